@@ -1,0 +1,41 @@
+# One-command set-up and runs. Every target creates the virtual environment on first use.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+LINT_PATHS := src tests $(wildcard benchmarks)
+
+# kedro-telemetry must never phone home: off for everyone who runs the project.
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: setup demo test lint viz viz-build clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	@bash scripts/check_java.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+setup: $(BIN)/.installed  ## create .venv and install the pinned dependencies
+
+demo: setup  ## run the whole flow end to end on generated data
+	$(BIN)/kedro run --pipelines demo
+
+lint: setup
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+test: lint  ## lint, format check and the whole test suite
+	$(BIN)/pytest
+
+viz: setup  ## browse the pipelines on http://127.0.0.1:4141
+	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+viz-build: setup  ## write the static kedro-viz site to build/
+	$(BIN)/kedro viz build --include-previews
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""Project settings: hooks, and how configuration is loaded.
+
+See https://docs.kedro.org/en/stable/configure/configuration_basics/ for the defaults.
+"""
+
+from kedro.config import OmegaConfigLoader
+from omegaconf.resolvers import oc
+
+from sparkify_kedro.config_resolvers import required_env
+from sparkify_kedro.hooks import SparkHooks
+
+HOOKS = (SparkHooks(),)
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "config_patterns": {
+        # The SparkSession hook reads conf/<base|env>/spark*.yml.
+        "spark": ["spark*", "spark*/**"],
+    },
+    "custom_resolvers": {
+        # ${required_env:NAME}: the value of an environment variable, or a clear error.
+        "required_env": required_env,
+        # ${oc.env:NAME, default}: an optional environment variable (conf/base/globals.yml).
+        "oc.env": oc.env,
+    },
+}
