@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kedro.framework.project import find_pipelines
-from kedro.pipeline import Pipeline
+from kedro.pipeline import Pipeline, pipeline
 
 #: The stages that turn ``raw_events`` into scores, in order; ``__default__`` runs them all.
 PRODUCTION_STAGES = (
@@ -21,4 +21,9 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines = find_pipelines(raise_errors=True)
     production = [pipelines[name] for name in PRODUCTION_STAGES if name in pipelines]
     pipelines["__default__"] = sum(production, Pipeline([]))
+    if "simulation" in pipelines:
+        # The same production stages, fed by the simulator instead of a real log.
+        pipelines["demo"] = pipelines["simulation"] + pipeline(
+            pipelines["__default__"], inputs={"raw_events": "simulated_events"}
+        )
     return pipelines
