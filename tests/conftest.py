@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from pyspark.sql import SparkSession
 from tests.kedro_helpers import FIXTURES
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+# PySpark turns timestamps into naive datetimes in the process's time zone: make it UTC, like
+# the Spark session, so expected values in tests read as UTC.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 @pytest.fixture(scope="session")

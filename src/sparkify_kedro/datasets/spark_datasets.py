@@ -7,7 +7,7 @@ from typing import Any
 from kedro.io.core import DatasetError
 from kedro_datasets.spark import SparkDataset as _KedroSparkDataset
 from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from py4j.protocol import Py4JJavaError
 
 
@@ -62,7 +62,7 @@ class SparkTextLinesDataset(SparkDataset):
 
     def load(self) -> DataFrame:
         try:
-            lines = super().load()
+            lines = SparkSession.builder.getOrCreate().read.text(self.path)
             is_empty = lines.isEmpty()
         except (PySparkException, Py4JJavaError) as exc:
             raise DatasetError(

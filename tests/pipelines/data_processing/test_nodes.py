@@ -1,0 +1,221 @@
+"""Unit tests of the data_processing nodes, on lines built in each test."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from sparkify_kedro.pipelines.data_processing.nodes import (
+    build_clean_events,
+    build_data_quality_report,
+    extract_quarantined_lines,
+    parse_event_lines,
+)
+
+BASE_EVENT = {
+    "ts": 1538352117000,
+    "userId": "30",
+    "sessionId": 29,
+    "page": "NextSong",
+    "auth": "Logged In",
+    "method": "PUT",
+    "status": 200,
+    "level": "paid",
+    "itemInSession": 50,
+    "location": "Bakersfield, CA",
+    "userAgent": "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:31.0) Gecko/20100101 Firefox/31.0",
+    "lastName": "Freeman",
+    "firstName": "Colin",
+    "registration": 1538173362000,
+    "gender": "M",
+    "artist": "Martha Tilston",
+    "song": "Rockpools",
+    "length": 277.89016,
+}
+
+
+def event_line(**changes) -> str:
+    """A JSON line of BASE_EVENT with fields changed (None = JSON null) or removed (...)."""
+    event = {**BASE_EVENT, **changes}
+    return json.dumps({k: v for k, v in event.items() if v is not ...}, ensure_ascii=False)
+
+
+def lines_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
+    return spark.createDataFrame([(line,) for line in lines], "value string")
+
+
+def parse(spark: SparkSession, lines: list[str]) -> list[dict]:
+    return [row.asDict() for row in parse_event_lines(lines_frame(spark, lines)).collect()]
+
+
+def test_a_well_formed_line_is_kept_and_typed(spark):
+    [row] = parse(spark, [event_line()])
+    assert (row["record_status"], row["reason"], row["raw_line"]) == ("ok", None, None)
+    assert row["ts"] == datetime(2018, 10, 1, 0, 1, 57)
+    assert row["registration"] == datetime(2018, 9, 28, 22, 22, 42)
+    assert row["user_id"] == "30"
+    assert row["session_id"] == 29
+    assert row["status"] == 200
+    assert row["item_in_session"] == 50
+    assert row["length"] == pytest.approx(277.89016)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"ts":1538352117000,"userId":"30","page":"Ho', "malformed_json"),  # truncated
+        ("this is not json", "malformed_json"),
+        ("[1, 2, 3]", "malformed_json"),
+        (event_line(ts=...), "missing_ts"),
+        (event_line(page=None), "missing_page"),
+        (event_line(sessionId=...), "missing_sessionId"),
+        (event_line(ts="yesterday"), "invalid_ts"),
+        (event_line(sessionId="abc"), "invalid_sessionId"),
+        (event_line(status=200.5), "invalid_status"),
+        (event_line(registration="soon"), "invalid_registration"),
+        (event_line(length="long"), "invalid_length"),
+    ],
+)
+def test_unreadable_lines_are_quarantined_verbatim_with_the_reason(spark, line, reason):
+    parsed = parse_event_lines(lines_frame(spark, [line]))
+    [row] = parsed.collect()
+    assert (row["record_status"], row["reason"]) == ("quarantined", reason)
+    [quarantined] = extract_quarantined_lines(parsed).collect()
+    assert quarantined.asDict() == {"raw_line": line, "reason": reason}
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (event_line(userId="", auth="Logged Out", page="Home"), "logged_out"),
+        (event_line(userId="", auth="Guest", page="Register"), "guest"),
+        # the full log gives logged-out rows a shared id instead of ""
+        (event_line(userId="1261737", auth="Logged Out"), "logged_out"),
+        (event_line(userId=""), "missing_user_id"),
+        (event_line(userId=...), "missing_user_id"),
+        ("", "blank_line"),
+        ("   ", "blank_line"),
+    ],
+)
+def test_rows_without_a_user_are_dropped_with_the_reason(spark, line, reason):
+    [row] = parse(spark, [line])
+    assert (row["record_status"], row["reason"], row["raw_line"]) == (
+        "dropped",
+        reason,
+        None,
+    )
+
+
+def test_dialects_of_eventsim_exports_keep_every_value(spark):
+    shuffled_keys = json.dumps(dict(reversed(list(BASE_EVENT.items()))))
+    rows = parse(
+        spark,
+        [
+            event_line(registration=1540919166796.0),
+            event_line(userId=18),
+            event_line(userId=18.0),
+            event_line(ts="1538352117000", sessionId="29"),
+            event_line(userAgent='"Mozilla/5.0 (Macintosh)"'),
+            shuffled_keys,
+        ],
+    )
+    assert all(row["record_status"] == "ok" for row in rows)
+    assert rows[0]["registration"] == datetime(2018, 10, 30, 17, 6, 6, 796000)
+    assert [rows[1]["user_id"], rows[2]["user_id"]] == ["18", "18"]
+    assert (rows[3]["ts"], rows[3]["session_id"]) == (datetime(2018, 10, 1, 0, 1, 57), 29)
+    assert rows[4]["user_agent"] == "Mozilla/5.0 (Macintosh)"
+    assert rows[5] == parse(spark, [event_line()])[0]
+
+
+def test_a_missing_optional_column_is_null_not_a_loss(spark):
+    [row] = parse(spark, [event_line(registration=..., gender=..., artist=...)])
+    assert row["record_status"] == "ok"
+    assert (row["registration"], row["gender"], row["artist"]) == (None, None, None)
+    assert row["song"] == "Rockpools"
+
+
+def clean(spark: SparkSession, lines: list[str]) -> list[dict]:
+    frame = build_clean_events(parse_event_lines(lines_frame(spark, lines)))
+    return [row.asDict() for row in frame.orderBy("ts").collect()]
+
+
+def test_double_encoded_text_is_repaired_and_real_latin1_left_alone(spark):
+    rows = clean(
+        spark,
+        [
+            event_line(ts=1, artist="BjÃ\u0083Â¶rk", song="JÃ³ga"),  # twice, once
+            event_line(ts=2, artist="Björk", song="Ãa", location="Zürich, ZH"),
+            event_line(ts=3, firstName="ZoÃ«", lastName="MÃ¼ller"),
+        ],
+    )
+    assert (rows[0]["artist"], rows[0]["song"]) == ("Björk", "Jóga")
+    assert (rows[1]["artist"], rows[1]["song"], rows[1]["location"]) == (
+        "Björk",
+        "Ãa",
+        "Zürich, ZH",
+    )
+    assert (rows[2]["first_name"], rows[2]["last_name"]) == ("Zoë", "Müller")
+
+
+def test_exact_duplicates_are_dropped_but_near_duplicates_kept(spark):
+    rows = clean(spark, [event_line(), event_line(), event_line(itemInSession=51)])
+    assert [row["item_in_session"] for row in rows] == [50, 51]
+
+
+def test_unknown_pages_are_kept_and_flagged(spark):
+    rows = clean(spark, [event_line(ts=1, page="Jukebox"), event_line(ts=2)])
+    assert [(row["page"], row["is_known_page"]) for row in rows] == [
+        ("Jukebox", False),
+        ("NextSong", True),
+    ]
+
+
+def test_clean_events_have_the_declared_schema_and_utc_event_date(spark):
+    from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
+
+    frame = build_clean_events(
+        parse_event_lines(lines_frame(spark, [event_line(ts=1538438399999)]))
+    )
+    assert frame.schema == CLEAN_EVENT_SCHEMA
+    assert str(frame.first()["event_date"]) == "2018-10-01"
+
+
+def test_data_quality_report_books_balance(spark):
+    lines = [
+        event_line(ts=1),
+        event_line(ts=1),  # duplicate
+        event_line(ts=2, page="Jukebox", artist=None),
+        event_line(ts=3, userId="", auth="Logged Out"),
+        event_line(ts=4, userId="", auth="Guest"),
+        "",
+        "not json",
+        event_line(ts="x"),
+        event_line(ts=1538438400000, userId="31"),
+    ]
+    parsed = parse_event_lines(lines_frame(spark, lines))
+    report = build_data_quality_report(parsed, build_clean_events(parsed))
+    assert report["lines_read"] == 9
+    assert report["rows_kept"] == 3
+    assert report["rows_dropped_by_reason"] == {
+        "blank_line": 1,
+        "duplicate_event": 1,
+        "guest": 1,
+        "logged_out": 1,
+    }
+    assert report["rows_dropped"] == 4
+    assert report["lines_quarantined_by_reason"] == {"invalid_ts": 1, "malformed_json": 1}
+    assert report["lines_quarantined"] == 2
+    assert report["lines_read"] == (
+        report["rows_kept"] + report["rows_dropped"] + report["lines_quarantined"]
+    )
+    assert report["books_balance"] is True
+    assert report["distinct_users"] == 2
+    assert report["first_event_time"] == "1970-01-01T00:00:00.001Z"
+    assert report["last_event_time"] == "2018-10-02T00:00:00.000Z"
+    assert report["nulls_per_column"]["artist"] == 1
+    assert report["nulls_per_column"]["ts"] == 0
+    assert report["unknown_page_rows"] == 1
+    assert report["unknown_pages"] == {"Jukebox": 1}
