@@ -17,7 +17,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @contextmanager
 def kedro_session(
-    data_root: Path, runtime_params: dict[str, Any] | None = None, env: str | None = None
+    data_root: Path,
+    runtime_params: dict[str, Any] | None = None,
+    env: str | None = None,
 ) -> Iterator[KedroSession]:
     """A KedroSession of this project whose datasets all live under ``data_root``."""
     bootstrap_project(PROJECT_ROOT)

@@ -20,9 +20,7 @@ def build_spark_session(spark_conf: dict[str, object], app_name: str) -> SparkSe
     settings and applies the runtime ones.
     """
     conf = SparkConf().setAll([(key, str(value)) for key, value in spark_conf.items()])
-    spark = (
-        SparkSession.builder.appName(app_name).config(conf=conf).getOrCreate()
-    )
+    spark = SparkSession.builder.appName(app_name).config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel(str(spark_conf.get("spark.log.level", "WARN")))
     return spark
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
 from sparkify_kedro.pipelines.data_processing.nodes import (
     build_clean_events,
     build_data_quality_report,
@@ -40,7 +41,9 @@ BASE_EVENT = {
 def event_line(**changes) -> str:
     """A JSON line of BASE_EVENT with fields changed (None = JSON null) or removed (...)."""
     event = {**BASE_EVENT, **changes}
-    return json.dumps({k: v for k, v in event.items() if v is not ...}, ensure_ascii=False)
+    return json.dumps(
+        {k: v for k, v in event.items() if v is not ...}, ensure_ascii=False
+    )
 
 
 def lines_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
@@ -48,7 +51,9 @@ def lines_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
 
 
 def parse(spark: SparkSession, lines: list[str]) -> list[dict]:
-    return [row.asDict() for row in parse_event_lines(lines_frame(spark, lines)).collect()]
+    return [
+        row.asDict() for row in parse_event_lines(lines_frame(spark, lines)).collect()
+    ]
 
 
 def test_a_well_formed_line_is_kept_and_typed(spark):
@@ -125,7 +130,10 @@ def test_dialects_of_eventsim_exports_keep_every_value(spark):
     assert all(row["record_status"] == "ok" for row in rows)
     assert rows[0]["registration"] == datetime(2018, 10, 30, 17, 6, 6, 796000)
     assert [rows[1]["user_id"], rows[2]["user_id"]] == ["18", "18"]
-    assert (rows[3]["ts"], rows[3]["session_id"]) == (datetime(2018, 10, 1, 0, 1, 57), 29)
+    assert (rows[3]["ts"], rows[3]["session_id"]) == (
+        datetime(2018, 10, 1, 0, 1, 57),
+        29,
+    )
     assert rows[4]["user_agent"] == "Mozilla/5.0 (Macintosh)"
     assert rows[5] == parse(spark, [event_line()])[0]
 
@@ -174,8 +182,6 @@ def test_unknown_pages_are_kept_and_flagged(spark):
 
 
 def test_clean_events_have_the_declared_schema_and_utc_event_date(spark):
-    from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
-
     frame = build_clean_events(
         parse_event_lines(lines_frame(spark, [event_line(ts=1538438399999)]))
     )
@@ -206,7 +212,10 @@ def test_data_quality_report_books_balance(spark):
         "logged_out": 1,
     }
     assert report["rows_dropped"] == 4
-    assert report["lines_quarantined_by_reason"] == {"invalid_ts": 1, "malformed_json": 1}
+    assert report["lines_quarantined_by_reason"] == {
+        "invalid_ts": 1,
+        "malformed_json": 1,
+    }
     assert report["lines_quarantined"] == 2
     assert report["lines_read"] == (
         report["rows_kept"] + report["rows_dropped"] + report["lines_quarantined"]

@@ -112,7 +112,9 @@ def test_an_unreadable_input_is_one_clear_error_naming_the_path(spark, tmp_path)
 def test_a_kedro_run_on_a_missing_input_names_the_path(spark, tmp_path):
     missing = tmp_path / "absent.json"
     with pytest.raises(DatasetError, match="absent.json"):
-        run_pipeline("data_processing", tmp_path / "data", {"raw_events_path": str(missing)})
+        run_pipeline(
+            "data_processing", tmp_path / "data", {"raw_events_path": str(missing)}
+        )
 
 
 def test_the_run_parameter_points_raw_events_anywhere(spark, tmp_path):

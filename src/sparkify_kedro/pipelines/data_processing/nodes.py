@@ -19,7 +19,6 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from sparkify_kedro.events import (
-    ANONYMOUS_AUTH,
     CLEAN_EVENT_COLUMNS,
     CLEAN_EVENT_SCHEMA,
     KNOWN_PAGES,
@@ -62,14 +61,20 @@ def _numeric_user_id(text: Column) -> Column:
     return F.regexp_replace(F.trim(text), r"^(\d+)\.0+$", "$1")
 
 
-def _classify(event: dict[str, Column], typed: dict[str, Column], blank: Column) -> Column:
+def _classify(
+    event: dict[str, Column], typed: dict[str, Column], blank: Column
+) -> Column:
     """A struct (record_status, reason) for one line, the first matching rule winning."""
     rules: list[tuple[Column, str, str]] = [
         (blank, DROPPED, "blank_line"),
         (event[_CORRUPT].isNotNull(), QUARANTINED, "malformed_json"),
     ]
     rules += [
-        (event[name].isNull() | (F.trim(event[name]) == ""), QUARANTINED, f"missing_{name}")
+        (
+            event[name].isNull() | (F.trim(event[name]) == ""),
+            QUARANTINED,
+            f"missing_{name}",
+        )
         for name in _REQUIRED_FIELDS
     ]
     rules += [
@@ -79,12 +84,21 @@ def _classify(event: dict[str, Column], typed: dict[str, Column], blank: Column)
     rules += [
         (event["auth"] == "Logged Out", DROPPED, "logged_out"),
         (event["auth"] == "Guest", DROPPED, "guest"),
-        (event["userId"].isNull() | (F.trim(event["userId"]) == ""), DROPPED, "missing_user_id"),
+        (
+            event["userId"].isNull() | (F.trim(event["userId"]) == ""),
+            DROPPED,
+            "missing_user_id",
+        ),
     ]
-    outcome = F.struct(F.lit(OK).alias("record_status"), F.lit(None).cast("string").alias("reason"))
+    outcome = F.struct(
+        F.lit(OK).alias("record_status"), F.lit(None).cast("string").alias("reason")
+    )
     for condition, status, reason in reversed(rules):
         outcome = F.when(
-            condition, F.struct(F.lit(status).alias("record_status"), F.lit(reason).alias("reason"))
+            condition,
+            F.struct(
+                F.lit(status).alias("record_status"), F.lit(reason).alias("reason")
+            ),
         ).otherwise(outcome)
     return outcome
 
@@ -108,7 +122,9 @@ def parse_event_lines(raw_lines: DataFrame) -> DataFrame:
         ).alias("event"),
     )
     event = {name: F.col("event")[name] for name in (*RAW_FIELD_NAMES, _CORRUPT)}
-    typed: dict[str, Column] = {name: _as_integer(event[name]) for name in _INTEGER_FIELDS}
+    typed: dict[str, Column] = {
+        name: _as_integer(event[name]) for name in _INTEGER_FIELDS
+    }
     typed["length"] = event["length"].try_cast(T.DoubleType())
 
     clean_values = {
@@ -225,7 +241,9 @@ def build_data_quality_report(
         F.countDistinct("user_id").alias("users"),
         _utc_isoformat(F.min("ts")).alias("first_ts"),
         _utc_isoformat(F.max("ts")).alias("last_ts"),
-        F.sum(F.when(~F.col("is_known_page"), 1).otherwise(0)).alias("unknown_page_rows"),
+        F.sum(F.when(~F.col("is_known_page"), 1).otherwise(0)).alias(
+            "unknown_page_rows"
+        ),
         *[
             F.sum(F.when(F.col(name).isNull(), 1).otherwise(0)).alias(f"nulls__{name}")
             for name in CLEAN_EVENT_COLUMNS
@@ -242,10 +260,14 @@ def build_data_quality_report(
     }
 
     rows_kept = profile["rows"]
-    dropped = {reason: n for (status, reason), n in outcome_counts.items() if status == DROPPED}
+    dropped = {
+        reason: n for (status, reason), n in outcome_counts.items() if status == DROPPED
+    }
     dropped[DUPLICATE_EVENT] = parsed_ok - rows_kept
     quarantined = {
-        reason: n for (status, reason), n in outcome_counts.items() if status == QUARANTINED
+        reason: n
+        for (status, reason), n in outcome_counts.items()
+        if status == QUARANTINED
     }
     rows_dropped = sum(dropped.values())
     lines_quarantined = sum(quarantined.values())
@@ -260,7 +282,9 @@ def build_data_quality_report(
         "distinct_users": profile["users"],
         "first_event_time": profile["first_ts"],
         "last_event_time": profile["last_ts"],
-        "nulls_per_column": {name: profile[f"nulls__{name}"] for name in CLEAN_EVENT_COLUMNS},
+        "nulls_per_column": {
+            name: profile[f"nulls__{name}"] for name in CLEAN_EVENT_COLUMNS
+        },
         "unknown_page_rows": profile["unknown_page_rows"] or 0,
         "unknown_pages": unknown_pages,
     }
