@@ -1,0 +1,70 @@
+"""The run environments: local (default) and cluster, and telemetry kept off."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from kedro.config import OmegaConfigLoader
+from omegaconf.errors import InterpolationResolutionError
+
+from sparkify_kedro import settings
+from tests.kedro_helpers import PROJECT_ROOT, kedro_session
+
+
+def config_loader(env: str) -> OmegaConfigLoader:
+    return OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"), env=env, **settings.CONFIG_LOADER_ARGS
+    )
+
+
+def test_local_spark_stays_on_this_machine_with_the_ui_off():
+    spark_conf = config_loader("local")["spark"]
+    assert spark_conf["spark.master"] == "local[*]"
+    assert spark_conf["spark.driver.host"] == "127.0.0.1"
+    assert spark_conf["spark.driver.bindAddress"] == "127.0.0.1"
+    assert spark_conf["spark.ui.enabled"] is False
+    assert spark_conf["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_cluster_takes_master_and_data_root_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SPARK_MASTER_URL", "spark://spark-master:7077")
+    monkeypatch.setenv("SPARKIFY_DATA_ROOT", "s3a://bucket/sparkify")
+    loader = config_loader("cluster")
+    spark_conf = loader["spark"]
+    assert spark_conf["spark.master"] == "spark://spark-master:7077"
+    laptop_only = {
+        "spark.driver.host",
+        "spark.driver.bindAddress",
+        "spark.driver.memory",
+    }
+    assert not laptop_only & set(spark_conf)
+    assert loader["catalog"]["clean_events"]["filepath"] == (
+        "s3a://bucket/sparkify/03_primary/clean_events.parquet"
+    )
+
+
+def test_a_cluster_run_without_a_master_url_fails_at_once_naming_it(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("SPARK_MASTER_URL", raising=False)
+    with pytest.raises(
+        InterpolationResolutionError, match="SPARK_MASTER_URL is not set"
+    ):
+        # the hook reads the Spark conf when the context is created, before any data
+        with kedro_session(tmp_path, env="cluster") as session:
+            session.load_context()
+
+
+def test_a_cluster_catalog_without_a_data_root_fails_naming_it(monkeypatch):
+    monkeypatch.setenv("SPARK_MASTER_URL", "spark://spark-master:7077")
+    monkeypatch.delenv("SPARKIFY_DATA_ROOT", raising=False)
+    with pytest.raises(
+        InterpolationResolutionError, match="SPARKIFY_DATA_ROOT is not set"
+    ):
+        config_loader("cluster")["catalog"]  # noqa: B018
+
+
+def test_kedro_telemetry_is_refused_for_everyone():
+    assert yaml.safe_load((PROJECT_ROOT / ".telemetry").read_text()) == {
+        "consent": False
+    }
