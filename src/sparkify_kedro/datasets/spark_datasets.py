@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from kedro.io.core import DatasetError
+from kedro_datasets._typing import TablePreview
 from kedro_datasets.spark import SparkDataset as _KedroSparkDataset
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
-from py4j.protocol import Py4JJavaError
+from pyspark.sql import functions as F
 
 
 def _short_reason(exc: BaseException) -> str:
@@ -19,17 +21,41 @@ def _short_reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _session_for_previews() -> SparkSession:
+    """The running SparkSession, or a small local one on 127.0.0.1 with the UI off.
+
+    kedro-viz builds previews without the project's hooks, so no session may exist yet.
+    """
+    return SparkSession.getActiveSession() or (
+        SparkSession.builder.master("local[1]")
+        .appName("sparkify-kedro-preview")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+
+
 class SparkDataset(_KedroSparkDataset):
     """kedro-datasets' ``SparkDataset``, plus a ``preview`` of its first rows for kedro-viz."""
 
-    def preview(self, nrows: int = 10) -> dict[str, Any]:
+    def preview(self, nrows: int = 10) -> TablePreview:
         """The first ``nrows`` rows as a table (``{"columns": [...], "data": [[...]]}``)."""
-        frame = self.load().limit(nrows).toPandas()
-        return {
-            "index": list(range(len(frame))),
-            "columns": [str(column) for column in frame.columns],
-            "data": frame.astype(str).values.tolist(),
-        }
+        _session_for_previews()
+        frame = self.load()
+        rows = (
+            frame.select([F.col(name).cast("string") for name in frame.columns])
+            .limit(nrows)
+            .collect()
+        )
+        return TablePreview(
+            {
+                "index": list(range(len(rows))),
+                "columns": frame.columns,
+                "data": [list(row) for row in rows],
+            }
+        )
 
 
 class SparkTextLinesDataset(SparkDataset):
