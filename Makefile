@@ -10,7 +10,9 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo test lint viz viz-build clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup browser demo test lint viz viz-build clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@bash scripts/check_java.sh
@@ -21,6 +23,12 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 setup: $(BIN)/.installed  ## create .venv and install the pinned dependencies
 
+browser:  ## Debian's headless Chromium, for the kedro-viz browser test
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser test..."; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 demo: setup  ## run the whole flow end to end on generated data
 	$(BIN)/kedro run --pipelines demo
 
@@ -28,7 +36,7 @@ lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
-test: lint  ## lint, format check and the whole test suite
+test: lint browser  ## lint, format check and the whole test suite
 	$(BIN)/pytest
 
 viz: setup  ## browse the pipelines on http://127.0.0.1:4141
