@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,8 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 # the Spark session, so expected values in tests read as UTC.
 os.environ["TZ"] = "UTC"
 time.tzset()
+# Spark's Python workers run this interpreter, with the project's packages.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 @pytest.fixture(scope="session")

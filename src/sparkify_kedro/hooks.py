@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
@@ -19,6 +21,10 @@ def build_spark_session(spark_conf: dict[str, object], app_name: str) -> SparkSe
     session already exists in this process (a test, a notebook), Spark keeps its static
     settings and applies the runtime ones.
     """
+    if str(spark_conf.get("spark.master", "")).startswith("local"):
+        # Python workers of local Spark run this interpreter (and its packages), not
+        # whatever `python3` comes first on the PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = SparkConf().setAll([(key, str(value)) for key, value in spark_conf.items()])
     spark = SparkSession.builder.appName(app_name).config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel(str(spark_conf.get("spark.log.level", "WARN")))
