@@ -115,8 +115,7 @@ case "${1:-}" in
     [ "$#" -gt 0 ] || { echo "usage: $0 run COMMAND [ARGS...]" >&2; exit 2; }
     trap stop EXIT INT TERM
     start
-    # the driver, too, stays on loopback
-    SPARK_MASTER_URL=$master_url SPARK_LOCAL_IP=$host "$@"
+    SPARK_MASTER_URL=$master_url "$@"  # start exported SPARK_LOCAL_IP: the driver stays on loopback too
     ;;
   *)
     echo "usage: $0 start|stop|status|run COMMAND..." >&2
