@@ -1,5 +1,6 @@
 """The project's Kedro datasets."""
 
 from sparkify_kedro.datasets.spark_datasets import SparkDataset, SparkTextLinesDataset
+from sparkify_kedro.datasets.spark_ml_dataset import SparkMLModelDataset
 
-__all__ = ["SparkDataset", "SparkTextLinesDataset"]
+__all__ = ["SparkDataset", "SparkMLModelDataset", "SparkTextLinesDataset"]

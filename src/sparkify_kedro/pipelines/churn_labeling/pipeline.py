@@ -1,0 +1,33 @@
+"""The ``churn_labeling`` pipeline: ``clean_events`` to ``churn_labels``."""
+
+from kedro.pipeline import Node, Pipeline
+
+from sparkify_kedro.pipelines.churn_labeling.nodes import (
+    build_churn_labels,
+    select_churn_events,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                select_churn_events,
+                inputs=["clean_events", "params:churn_labeling"],
+                outputs="churn_events",
+                name="select_churn_events",
+            ),
+            Node(
+                build_churn_labels,
+                inputs=[
+                    "clean_events",
+                    "churn_events",
+                    "params:churn_labeling",
+                    "params:feature_engineering.observation_days",
+                ],
+                outputs="churn_labels",
+                name="build_churn_labels",
+            ),
+        ],
+        tags=["churn_labeling"],
+    )

@@ -1,0 +1,365 @@
+"""Nodes of the ``feature_engineering`` pipeline: per-(user, cutoff) features, leakage-free.
+
+Every feature of a (user_id, cutoff) row is computed from that user's events in the
+observation window ``[cutoff - observation_days, cutoff)`` and nothing else; in user mode
+(``churn_labeling.mode: user``) the window is every event before the cutoff, back to the
+start of the log.
+
+The computation reads the events once: one join of the events with the (small, broadcast)
+windows on user and time range, one aggregation to sessions within the window, and one to
+(user, cutoff). The feature list is in the README next to this file and in
+``conf/base/parameters_feature_engineering.yml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from sparkify_kedro.pipelines.churn_labeling.nodes import (
+    USER,
+    log_end,
+    users_at_risk,
+)
+
+SONG_PAGE = "NextSong"
+PAID = "paid"
+_SECONDS_PER_DAY = 86_400.0
+
+#: Experience features counting visits to one page each: feature name -> page.
+PAGE_COUNT_FEATURES: dict[str, str] = {
+    "thumbs_up": "Thumbs Up",
+    "thumbs_down": "Thumbs Down",
+    "adverts": "Roll Advert",
+    "errors": "Error",
+    "help_visits": "Help",
+    "settings_visits": "Settings",
+    "save_settings": "Save Settings",
+    "upgrade_visits": "Upgrade",
+    "downgrade_visits": "Downgrade",
+    "add_to_playlist": "Add to Playlist",
+    "add_friend": "Add Friend",
+    "logouts": "Logout",
+}
+
+#: The pages that switch a user's level; the next event carries the new level.
+LEVEL_CHANGE_PAGES: tuple[str, ...] = ("Submit Upgrade", "Submit Downgrade")
+
+_DOUBLE, _LONG, _STRING = T.DoubleType(), T.LongType(), T.StringType()
+
+#: Every feature this module can compute, with its type (the columns of ``user_features``
+#: after ``user_id`` and ``cutoff`` are the ones named in ``feature_groups``).
+FEATURE_TYPES: dict[str, T.DataType] = {
+    # engagement
+    "events": _LONG,
+    "sessions": _LONG,
+    "songs": _LONG,
+    "distinct_artists": _LONG,
+    "listening_hours": _DOUBLE,
+    "songs_per_session": _DOUBLE,
+    "mean_session_minutes": _DOUBLE,
+    "active_days": _LONG,
+    "events_per_active_day": _DOUBLE,
+    "days_since_last_event": _DOUBLE,
+    "tenure_days": _DOUBLE,
+    # experience
+    **dict.fromkeys(PAGE_COUNT_FEATURES, _LONG),
+    "thumbs_up_per_song": _DOUBLE,
+    "thumbs_down_per_song": _DOUBLE,
+    "adverts_per_song": _DOUBLE,
+    # level
+    "level_at_cutoff": _STRING,
+    "paid_event_share": _DOUBLE,
+    "level_changes": _LONG,
+    # trend
+    "songs_per_day_recent": _DOUBLE,
+    "songs_per_day_earlier": _DOUBLE,
+    "songs_per_day_change": _DOUBLE,
+    "sessions_per_day_recent": _DOUBLE,
+    "sessions_per_day_earlier": _DOUBLE,
+    "sessions_per_day_change": _DOUBLE,
+    # profile
+    "platform": _STRING,
+    "browser": _STRING,
+    "gender": _STRING,
+    "state": _STRING,
+}
+
+#: Counts summed from sessions to (user, cutoff); 0 for a (user, cutoff) without events.
+_COUNTS: tuple[str, ...] = (
+    "events",
+    "songs",
+    *PAGE_COUNT_FEATURES,
+    "level_changes",
+    "paid_events",
+    "recent_songs",
+)
+#: Window aggregates that are 0 (not null) for a (user, cutoff) without events.
+_ZERO_WHEN_SILENT: tuple[str, ...] = (
+    *_COUNTS,
+    "sessions",
+    "listening_seconds",
+    "distinct_artists",
+    "active_days",
+    "recent_sessions",
+    "earlier_sessions",
+)
+
+#: (label, regex on userAgent), the first match wins; "other" when none does.
+PLATFORM_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("iPhone", r"iPhone"),
+    ("iPad", r"iPad"),
+    ("Android", r"Android"),
+    ("Windows", r"Windows"),
+    ("Mac", r"Macintosh|Mac OS X"),
+    ("Linux", r"Linux|X11"),
+)
+BROWSER_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("Edge", r"Edge?/"),
+    ("Internet Explorer", r"MSIE|Trident/"),
+    ("Firefox", r"Firefox/"),
+    ("Chrome", r"Chrome/|CriOS/"),
+    ("Safari", r"Safari/|AppleWebKit"),
+)
+
+
+def selected_features(params: dict[str, Any]) -> list[str]:
+    """The feature columns named in ``params["feature_groups"]``, in group order.
+
+    Raises ``ValueError`` when a name is unknown or listed twice, or when
+    ``categorical_features`` is not exactly the selected string-valued features.
+    """
+    names = [name for group in params["feature_groups"].values() for name in group]
+    unknown = sorted(set(names) - set(FEATURE_TYPES))
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if unknown or duplicated:
+        raise ValueError(
+            f"feature_groups: unknown features {unknown}, listed twice {duplicated}."
+        )
+    strings = {name for name in names if FEATURE_TYPES[name] == _STRING}
+    if set(params["categorical_features"]) != strings:
+        raise ValueError(
+            f"categorical_features must be the string-valued features {sorted(strings)}."
+        )
+    return names
+
+
+def _first_match(text: Column, patterns: tuple[tuple[str, str], ...]) -> Column:
+    """The label of the first regex of ``patterns`` matching ``text``; "other" if none,
+    null when ``text`` is null."""
+    result = F.lit("other")
+    for label, pattern in reversed(patterns):
+        result = F.when(text.rlike(pattern), F.lit(label)).otherwise(result)
+    return F.when(text.isNotNull(), result)
+
+
+def _state(location: Column) -> Column:
+    """The (first) US state of a "City, ST" / "City-City, ST-ST" location; null if none."""
+    state = F.regexp_extract(location, r",\s*([A-Za-z]+)[^,]*$", 1)
+    return F.when(state != "", state)
+
+
+def _windows(
+    clean_events: DataFrame, cutoffs: DataFrame, observation_days: int | None
+) -> DataFrame:
+    """(user_id, cutoff, window_start) per distinct cutoff row.
+
+    window_start = cutoff - observation_days, or the UTC midnight of the log's first event
+    when ``observation_days`` is None (every event before the cutoff).
+    """
+    windows = cutoffs.select("user_id", "cutoff").distinct()
+    if observation_days is not None:
+        return windows.withColumn(
+            "window_start", F.timestamp_add("DAY", F.lit(-observation_days), "cutoff")
+        )
+    log_start = clean_events.agg(F.date_trunc("DAY", F.min("ts")).alias("window_start"))
+    return windows.crossJoin(log_start)
+
+
+def _session_aggregates(windowed: DataFrame, trend_days: int) -> DataFrame:
+    """One row per (user_id, cutoff, window_start, session_id): the session's events inside
+    the window, counted by kind, with its first and last event time, its artists and days."""
+    page, ts = F.col("page"), F.col("ts")
+    is_song = page == SONG_PAGE
+    recent_start = F.timestamp_add("DAY", F.lit(-trend_days), "cutoff")
+    return windowed.groupBy("user_id", "cutoff", "window_start", "session_id").agg(
+        F.min(ts).alias("session_start"),
+        F.max(ts).alias("session_end"),
+        F.count(F.lit(1)).alias("events"),
+        F.count(F.when(is_song, 1)).alias("songs"),
+        F.sum(F.when(is_song, F.col("length"))).alias("listening_seconds"),
+        *[
+            F.count(F.when(page == name, 1)).alias(feature)
+            for feature, name in PAGE_COUNT_FEATURES.items()
+        ],
+        F.count(F.when(page.isin(*LEVEL_CHANGE_PAGES), 1)).alias("level_changes"),
+        F.count(F.when(F.col("level") == PAID, 1)).alias("paid_events"),
+        F.count(F.when(is_song & (ts >= recent_start), 1)).alias("recent_songs"),
+        F.collect_set(F.when(is_song, F.col("artist"))).alias("artists"),
+        F.collect_set(F.to_date(ts)).alias("dates"),
+        F.max(
+            F.struct(
+                ts, F.col("level"), F.col("user_agent"), F.col("location"), "gender"
+            )
+        ).alias("latest"),
+        F.min("registration").alias("registration"),
+    )
+
+
+def _window_aggregates(sessions: DataFrame, trend_days: int) -> DataFrame:
+    """One row per (user_id, cutoff, window_start) with events: the sessions' figures summed,
+    distinct artists and days, session-length mean, first/last event, latest profile."""
+    recent_start = F.timestamp_add("DAY", F.lit(-trend_days), "cutoff")
+    minutes = (
+        F.unix_micros(F.col("session_end")) - F.unix_micros(F.col("session_start"))
+    ) / 60e6
+    return sessions.groupBy("user_id", "cutoff", "window_start").agg(
+        F.count(F.lit(1)).alias("sessions"),
+        *[F.sum(name).alias(name) for name in _COUNTS],
+        F.sum("listening_seconds").alias("listening_seconds"),
+        F.avg(minutes).alias("mean_session_minutes"),
+        F.size(F.array_distinct(F.flatten(F.collect_list("artists")))).alias(
+            "distinct_artists"
+        ),
+        F.size(F.array_distinct(F.flatten(F.collect_list("dates")))).alias(
+            "active_days"
+        ),
+        F.min("session_start").alias("first_event"),
+        F.max("session_end").alias("last_event"),
+        F.max("latest").alias("latest"),
+        F.min("registration").alias("registration"),
+        F.count(F.when(F.col("session_end") >= recent_start, 1)).alias(
+            "recent_sessions"
+        ),
+        F.count(F.when(F.col("session_start") < recent_start, 1)).alias(
+            "earlier_sessions"
+        ),
+    )
+
+
+def _days_between(start: Column, end: Column) -> Column:
+    """``end - start`` in days, as a double."""
+    return (F.unix_micros(end) - F.unix_micros(start)) / (_SECONDS_PER_DAY * 1e6)
+
+
+def _feature_columns(trend_days: int) -> dict[str, Column]:
+    """Every feature as an expression over one (user, cutoff) row of window aggregates
+    (counts already 0 for a user without events in the window)."""
+    c = F.col
+    earlier_days = _days_between(
+        c("window_start"), F.timestamp_add("DAY", F.lit(-trend_days), "cutoff")
+    )
+    earlier_days = F.when(earlier_days > 0, earlier_days)
+    songs_recent = c("recent_songs") / trend_days
+    songs_earlier = F.try_divide(c("songs") - c("recent_songs"), earlier_days)
+    sessions_recent = c("recent_sessions") / trend_days
+    sessions_earlier = F.try_divide(c("earlier_sessions"), earlier_days)
+    return {
+        "events": c("events"),
+        "sessions": c("sessions"),
+        "songs": c("songs"),
+        "distinct_artists": c("distinct_artists"),
+        "listening_hours": c("listening_seconds") / 3600.0,
+        "songs_per_session": F.try_divide(c("songs"), c("sessions")),
+        "mean_session_minutes": c("mean_session_minutes"),
+        "active_days": c("active_days"),
+        "events_per_active_day": F.try_divide(c("events"), c("active_days")),
+        "days_since_last_event": _days_between(c("last_event"), c("cutoff")),
+        "tenure_days": _days_between(
+            F.least(c("registration"), c("first_event")), c("cutoff")
+        ),
+        **{feature: c(feature) for feature in PAGE_COUNT_FEATURES},
+        "thumbs_up_per_song": F.try_divide(c("thumbs_up"), c("songs")),
+        "thumbs_down_per_song": F.try_divide(c("thumbs_down"), c("songs")),
+        "adverts_per_song": F.try_divide(c("adverts"), c("songs")),
+        "level_at_cutoff": c("latest.level"),
+        "paid_event_share": F.try_divide(c("paid_events"), c("events")),
+        "level_changes": c("level_changes"),
+        "songs_per_day_recent": songs_recent,
+        "songs_per_day_earlier": songs_earlier,
+        "songs_per_day_change": songs_recent - songs_earlier,
+        "sessions_per_day_recent": sessions_recent,
+        "sessions_per_day_earlier": sessions_earlier,
+        "sessions_per_day_change": sessions_recent - sessions_earlier,
+        "platform": _first_match(c("latest.user_agent"), PLATFORM_PATTERNS),
+        "browser": _first_match(c("latest.user_agent"), BROWSER_PATTERNS),
+        "gender": c("latest.gender"),
+        "state": _state(c("latest.location")),
+    }
+
+
+def compute_user_features(
+    clean_events: DataFrame, cutoffs: DataFrame, params: dict[str, Any]
+) -> DataFrame:
+    """Features of each (user_id, cutoff) row of ``cutoffs`` from the user's events in
+    ``[cutoff - params["observation_days"], cutoff)`` (every event before the cutoff when
+    ``observation_days`` is None).
+
+    Output: one row per distinct (user_id, cutoff) of ``cutoffs``, columns ``user_id``,
+    ``cutoff`` and the features of ``params["feature_groups"]`` in that order, typed as in
+    ``FEATURE_TYPES``. A user without events in the window gets counts of 0 and nulls for
+    what needs an event (rates per song/session/day, recency, tenure, level, profile).
+    """
+    features = selected_features(params)
+    observation_days = params["observation_days"]
+    trend_days = params["trend_days"]
+    if observation_days is not None and observation_days <= trend_days:
+        raise ValueError("observation_days must be longer than trend_days.")
+    windows = _windows(clean_events, cutoffs, observation_days)
+    windowed = clean_events.join(F.broadcast(windows), "user_id").where(
+        (F.col("ts") >= F.col("window_start")) & (F.col("ts") < F.col("cutoff"))
+    )
+    aggregates = _window_aggregates(
+        _session_aggregates(windowed, trend_days), trend_days
+    )
+    per_cutoff = windows.join(
+        aggregates, ["user_id", "cutoff", "window_start"], "left"
+    ).fillna(0, subset=list(_ZERO_WHEN_SILENT))
+    columns = _feature_columns(trend_days)
+    return per_cutoff.select(
+        "user_id",
+        "cutoff",
+        *[columns[name].cast(FEATURE_TYPES[name]).alias(name) for name in features],
+    )
+
+
+def build_user_features(
+    clean_events: DataFrame,
+    churn_labels: DataFrame,
+    params: dict[str, Any],
+    labeling_mode: str,
+) -> DataFrame:
+    """``user_features``: the features of every (user_id, cutoff) of ``churn_labels``.
+
+    In user mode the window is every event before the cutoff (the classic set-up).
+    """
+    if labeling_mode == USER:
+        params = {**params, "observation_days": None}
+    return compute_user_features(clean_events, churn_labels, params)
+
+
+def build_model_input_table(
+    user_features: DataFrame, churn_labels: DataFrame
+) -> DataFrame:
+    """``model_input_table``: user_id, cutoff, label, churn_type, then the features."""
+    features = [
+        name for name in user_features.columns if name not in ("user_id", "cutoff")
+    ]
+    return user_features.join(
+        churn_labels.select("user_id", "cutoff", "label", "churn_type"),
+        ["user_id", "cutoff"],
+    ).select("user_id", "cutoff", "label", "churn_type", *features)
+
+
+def build_scoring_cutoffs(clean_events: DataFrame, params: dict[str, Any]) -> DataFrame:
+    """The (user_id, cutoff) rows to score "as of the end of the log".
+
+    cutoff = the UTC midnight after the last event of the log; the users are those with an
+    event in ``[cutoff - params["observation_days"], cutoff)`` who have not cancelled.
+    """
+    return users_at_risk(
+        clean_events, log_end(clean_events), params["observation_days"]
+    )

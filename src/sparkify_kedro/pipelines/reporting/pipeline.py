@@ -1,0 +1,198 @@
+"""The ``reporting`` pipeline: figures of the data, the models and the scores.
+
+``create_pipeline`` needs only production datasets (``model_input_table``,
+``model_metrics``, ``model_feature_weights``, ``best_model_info``, ``churn_scores``), so
+it runs on a real log. The simulator's calibration figure needs ``simulation_calibration``,
+which only the demo flow has: it is a pipeline of its own,
+``create_simulation_reporting_pipeline``, to be added to the demo flow.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from sparkify_kedro.pipelines.reporting.nodes import (
+    churn_rate_by_segment,
+    churn_score_histogram,
+    feature_histograms,
+    feature_separation,
+    plot_churn_rate_by_segment,
+    plot_churn_rate_by_segment_png,
+    plot_churn_score_distribution,
+    plot_cumulative_gains,
+    plot_cumulative_gains_png,
+    plot_feature_distributions,
+    plot_feature_weights,
+    plot_model_comparison,
+    plot_model_comparison_png,
+    plot_roc_pr_curves,
+    plot_roc_pr_curves_png,
+    plot_simulation_calibration,
+    ranking_curve,
+    score_best_model_on_test_rows,
+)
+
+
+def _data_report() -> Pipeline:
+    """Churn by segment and the strongest features, from ``model_input_table``."""
+    return Pipeline(
+        [
+            Node(
+                churn_rate_by_segment,
+                inputs=["model_input_table", "params:reporting.segments"],
+                outputs="churn_rate_by_segment",
+                name="compute_churn_rate_by_segment",
+            ),
+            Node(
+                plot_churn_rate_by_segment,
+                inputs="churn_rate_by_segment",
+                outputs="churn_rate_by_segment_plot",
+                name="plot_churn_rate_by_segment",
+            ),
+            Node(
+                plot_churn_rate_by_segment_png,
+                inputs="churn_rate_by_segment",
+                outputs="churn_rate_by_segment_png",
+                name="plot_churn_rate_by_segment_png",
+            ),
+            Node(
+                feature_separation,
+                inputs=[
+                    "model_input_table",
+                    "params:feature_engineering.feature_groups",
+                    "params:feature_engineering.categorical_features",
+                ],
+                outputs="feature_separation",
+                name="rank_features_by_separation",
+            ),
+            Node(
+                feature_histograms,
+                inputs=[
+                    "model_input_table",
+                    "feature_separation",
+                    "params:reporting.strongest_features",
+                    "params:reporting.histogram_bins",
+                ],
+                outputs="strongest_feature_histograms",
+                name="bin_strongest_features",
+            ),
+            Node(
+                plot_feature_distributions,
+                inputs="strongest_feature_histograms",
+                outputs="feature_distributions_plot",
+                name="plot_feature_distributions",
+            ),
+        ],
+        tags=["data_report"],
+    )
+
+
+def _model_report() -> Pipeline:
+    """Model comparison, curves, gains and weights of the best model."""
+    return Pipeline(
+        [
+            Node(
+                plot_model_comparison,
+                inputs="model_metrics",
+                outputs="model_comparison_plot",
+                name="plot_model_comparison",
+            ),
+            Node(
+                plot_model_comparison_png,
+                inputs="model_metrics",
+                outputs="model_comparison_png",
+                name="plot_model_comparison_png",
+            ),
+            Node(
+                score_best_model_on_test_rows,
+                inputs=[
+                    "model_input_table",
+                    "best_model_info",
+                    "params:churn_labeling.horizon_days",
+                ],
+                outputs="best_model_test_predictions",
+                name="score_best_model_on_test_rows",
+            ),
+            Node(
+                ranking_curve,
+                inputs=["best_model_test_predictions", "params:reporting.score_grid"],
+                outputs="best_model_test_curve",
+                name="compute_best_model_ranking_curve",
+            ),
+            Node(
+                plot_roc_pr_curves,
+                inputs=["best_model_test_curve", "best_model_info"],
+                outputs="roc_pr_curves_plot",
+                name="plot_roc_pr_curves",
+            ),
+            Node(
+                plot_roc_pr_curves_png,
+                inputs=["best_model_test_curve", "best_model_info"],
+                outputs="roc_pr_curves_png",
+                name="plot_roc_pr_curves_png",
+            ),
+            Node(
+                plot_cumulative_gains,
+                inputs="best_model_test_curve",
+                outputs="cumulative_gains_plot",
+                name="plot_cumulative_gains",
+            ),
+            Node(
+                plot_cumulative_gains_png,
+                inputs="best_model_test_curve",
+                outputs="cumulative_gains_png",
+                name="plot_cumulative_gains_png",
+            ),
+            Node(
+                plot_feature_weights,
+                inputs=[
+                    "model_feature_weights",
+                    "best_model_info",
+                    "params:reporting.top_feature_weights",
+                ],
+                outputs="feature_weights_plot",
+                name="plot_best_model_feature_weights",
+            ),
+        ],
+        tags=["model_report"],
+    )
+
+
+def _score_report() -> Pipeline:
+    """The distribution of the churn scores of the users at risk."""
+    return Pipeline(
+        [
+            Node(
+                churn_score_histogram,
+                inputs=["churn_scores", "params:reporting.score_bins"],
+                outputs="churn_score_histogram",
+                name="bin_churn_scores",
+            ),
+            Node(
+                plot_churn_score_distribution,
+                inputs="churn_score_histogram",
+                outputs="churn_score_distribution_plot",
+                name="plot_churn_score_distribution",
+            ),
+        ],
+        tags=["score_report"],
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [_data_report(), _model_report(), _score_report()], tags=["reporting"]
+    )
+
+
+def create_simulation_reporting_pipeline() -> Pipeline:
+    """The simulator's calibration beside the published mini-file figures (demo only)."""
+    return Pipeline(
+        [
+            Node(
+                plot_simulation_calibration,
+                inputs="simulation_calibration",
+                outputs="simulation_calibration_plot",
+                name="plot_simulation_calibration",
+            )
+        ],
+        tags=["reporting", "simulation_reporting"],
+    )

@@ -1,0 +1,617 @@
+"""A pure-Python, eventsim-like generator of one Sparkify user's event stream.
+
+Everything here is plain Python and numpy, with no Spark: the pipeline calls
+``UserSimulator.user_lines`` once per user inside Spark tasks. A user's stream depends only on
+``(seed, user id)`` and the parameters, never on which task or machine generates it.
+
+The behavioural model
+---------------------
+*Users.* Each user draws a profile from ``numpy.random.default_rng([seed, user, 0])``: gender,
+name, location, browser, registration time, starting level, and latent traits:
+
+- ``engagement`` (log-normal): longer sessions, shorter gaps between sessions;
+- ``satisfaction`` (normal) with a weekly ``satisfaction_trend`` (normal, slightly negative on
+  average): how the user feels about the service, drifting over the period;
+- ``decline_start`` and ``decline_rate``: a share of users (``decline_share``) fall out of
+  love with the service from a random moment (from a few weeks before the period to its
+  end), their satisfaction then dropping by ``decline_rate`` per week (log-normal);
+- ``ad_tolerance`` (normal): how much each advert hurts satisfaction and pushes to cancel;
+- ``price_sensitivity`` (normal): upgrades less and downgrades more;
+- ``session_gap_days`` (log-normal around ``sessions.mean_gap_days``): eventsim's beta.
+
+*Time.* Sessions arrive as a Poisson process thinned by a daily (hour-of-day) and weekly
+(weekend) rhythm. Inside a session a song lasts its length; any other page is followed
+after an exponential pause, redirects (HTTP 307) follow one second after the page before.
+
+*Pages.* The next page is drawn from a transition table that depends on the current page,
+the level (free / paid) and the auth state (logged in / logged out / guest). From NextSong
+the table is ``pages.free`` or ``pages.paid``; from other pages the user goes back to music
+with probability ``return_to_music`` and otherwise draws from the same table. Settings may
+lead to Save Settings, Upgrade to Submit Upgrade (then level paid), Downgrade to Submit
+Downgrade (then level free), Logout to logged-out pages (Home, About, Help, Error) until
+Login. A session ends by chance after any free choice (more often for free users).
+
+*Satisfaction drives churn.* At each session the current satisfaction is
+``satisfaction + trend * weeks - decline_rate * weeks since decline_start - ad penalty
++ mood walk``: the ad penalty grows with every
+advert seen (more for users with low ad tolerance), the mood walk is a mean-reverting random
+walk stepped at each session (bad spells that come and go). Low satisfaction raises the weights of
+Thumbs Down, Settings, Downgrade and Help, lowers Thumbs Up and Add to Playlist, shortens
+sessions and lengthens the gaps between them. Cancel is reachable only from Roll Advert,
+Thumbs Down, Settings and Downgrade, with a probability that grows exponentially as
+satisfaction falls (and, from Roll Advert, as ad tolerance falls); it is always followed
+one second later by Cancellation Confirmation (auth Cancelled), the user's last event.
+Submit Downgrade follows Downgrade with a probability that grows as satisfaction falls and
+price sensitivity rises. So users heading for churn see more adverts, give more thumbs
+down, visit Settings and Downgrade more and come back less, in the weeks before they churn.
+
+*Anonymous rows.* Logged-out rows (after Logout, until Login) and a few guest sessions
+(Home, Help, About, Register, Submit Registration, Error) carry ``userId ""``, the session's
+id and level, and null user fields.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from sparkify_kedro.pipelines.simulation import vocabulary as vocab
+
+DAY = 86_400
+WEEK = 7 * DAY
+
+LOGGED_IN, LOGGED_OUT, GUEST, CANCELLED = (
+    "Logged In",
+    "Logged Out",
+    "Guest",
+    "Cancelled",
+)
+NEXT_SONG = "NextSong"
+CANCEL, CONFIRMATION = "Cancel", "Cancellation Confirmation"
+#: The only pages from which Cancel can be reached.
+CANCEL_GATEWAYS: tuple[str, ...] = (
+    "Roll Advert",
+    "Thumbs Down",
+    "Settings",
+    "Downgrade",
+)
+
+#: HTTP method and status of each page, as in the real log.
+PAGE_HTTP: dict[str, tuple[str, int]] = {
+    "NextSong": ("PUT", 200),
+    "Add to Playlist": ("PUT", 200),
+    "Thumbs Up": ("PUT", 307),
+    "Thumbs Down": ("PUT", 307),
+    "Add Friend": ("PUT", 307),
+    "Login": ("PUT", 307),
+    "Logout": ("PUT", 307),
+    "Save Settings": ("PUT", 307),
+    "Submit Upgrade": ("PUT", 307),
+    "Submit Downgrade": ("PUT", 307),
+    "Submit Registration": ("PUT", 307),
+    "Cancel": ("PUT", 307),
+    "Home": ("GET", 200),
+    "About": ("GET", 200),
+    "Help": ("GET", 200),
+    "Settings": ("GET", 200),
+    "Upgrade": ("GET", 200),
+    "Downgrade": ("GET", 200),
+    "Roll Advert": ("GET", 200),
+    "Register": ("GET", 200),
+    "Cancellation Confirmation": ("GET", 200),
+    "Error": ("GET", 404),
+}
+
+_NULL_USER = (
+    '"location":null,"userAgent":null,"lastName":null,"firstName":null,'
+    '"registration":null,"gender":null'
+)
+_NULL_SONG = '"artist":null,"song":null,"length":null'
+_NO_USER_ID = '"userId":""'
+_BLOCK = 4096
+
+
+def epoch_seconds(day: str) -> int:
+    """``"2018-10-01"`` -> seconds since the epoch at 00:00 UTC that day."""
+    parsed = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp())
+
+
+def double_encode(text: str) -> str:
+    """UTF-8 text decoded as Latin-1 twice over (``Björk`` -> ``BjÃ\\x83Â¶rk``)."""
+    for _ in range(2):
+        text = text.encode("utf-8").decode("latin-1")
+    return text
+
+
+def _uniforms(rng: np.random.Generator) -> Iterator[float]:
+    """An endless stream of uniform floats in [0, 1), drawn in blocks for speed."""
+    while True:
+        yield from rng.random(_BLOCK).tolist()
+
+
+def _draw(cumulative: list[float], pages: list[str], u: float) -> str:
+    """The page whose cumulative-probability interval holds ``u``."""
+    for index, bound in enumerate(cumulative):
+        if u < bound:
+            return pages[index]
+    return pages[-1]
+
+
+def _table(weights: dict[str, float]) -> tuple[list[float], list[str]]:
+    """Normalised cumulative probabilities and their pages, from unnormalised weights."""
+    pages = [page for page, weight in weights.items() if weight > 0]
+    total = sum(weights[page] for page in pages)
+    cumulative, running = [], 0.0
+    for page in pages:
+        running += weights[page] / total
+        cumulative.append(running)
+    return cumulative, pages
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Songs as ready-made JSON fragments, their lengths and cumulative popularity."""
+
+    fragments: tuple[str, ...]
+    lengths: tuple[float, ...]
+    cumulative_popularity: np.ndarray
+
+
+@dataclass(frozen=True)
+class CatalogueSpec:
+    """The parameters of the song catalogue (``simulation.catalogue``) and the seed."""
+
+    seed: int
+    n_artists: int
+    n_songs: int
+    popularity_exponent: float
+    length_log_mean: float
+    length_log_sd: float
+    double_encoded_share: float
+
+
+@lru_cache(maxsize=4)
+def build_catalogue(spec: CatalogueSpec) -> Catalogue:
+    """A deterministic song catalogue: artist and title made from word lists, log-normal
+    lengths (0.78 s to 3,024.7 s), Zipf-like popularity. Built once per Python worker."""
+    rng = np.random.default_rng([spec.seed, 7_001])
+    n_artists, n_songs = spec.n_artists, spec.n_songs
+    words, nouns = vocab.NAME_WORDS, vocab.NOUN_WORDS
+    firsts = vocab.MALE_FIRST_NAMES + vocab.FEMALE_FIRST_NAMES
+    styles = rng.integers(0, 4, n_artists)
+    a, b = rng.integers(0, 10**6, n_artists), rng.integers(0, 10**6, n_artists)
+    artists = []
+    for style, i, j in zip(styles.tolist(), a.tolist(), b.tolist(), strict=True):
+        if style == 0:
+            artists.append(f"The {words[i % len(words)]} {nouns[j % len(nouns)]}s")
+        elif style == 1:
+            artists.append(
+                f"{firsts[i % len(firsts)]} {vocab.LAST_NAMES[j % len(vocab.LAST_NAMES)]}"
+            )
+        elif style == 2:  # noqa: PLR2004
+            artists.append(f"{words[i % len(words)]} {nouns[j % len(nouns)]}")
+        else:
+            artists.append(f"{nouns[i % len(nouns)]} & the {words[j % len(words)]}s")
+    accented = rng.choice(n_artists, len(vocab.ACCENTED_ARTISTS), replace=False)
+    for index, name in zip(accented.tolist(), vocab.ACCENTED_ARTISTS, strict=True):
+        artists[index] = name
+
+    artist_of_song = rng.integers(0, n_artists, n_songs).tolist()
+    t1, t2 = rng.integers(0, 10**6, n_songs).tolist(), rng.integers(0, 10**6, n_songs)
+    title_styles = rng.integers(0, 3, n_songs).tolist()
+    garbled = (rng.random(n_songs) < spec.double_encoded_share).tolist()
+    lengths = np.clip(
+        rng.lognormal(spec.length_log_mean, spec.length_log_sd, n_songs), 0.78, 3024.7
+    )
+    lengths = np.round(lengths, 5).tolist()
+    fragments = []
+    for k in range(n_songs):
+        i, j = t1[k], int(t2[k])
+        if title_styles[k] == 0:
+            title = f"{words[i % len(words)]} {nouns[j % len(nouns)]}"
+        elif title_styles[k] == 1:
+            title = nouns[i % len(nouns)]
+        else:
+            title = f"{nouns[i % len(nouns)]} of the {words[j % len(words)]} {nouns[(i + j) % len(nouns)]}"
+        artist = artists[artist_of_song[k]]
+        if garbled[k] and not artist.isascii():
+            artist = double_encode(artist)
+        fragments.append(
+            f'"artist":{json.dumps(artist, ensure_ascii=False)},'
+            f'"song":{json.dumps(title, ensure_ascii=False)},"length":{lengths[k]!r}'
+        )
+    weights = 1.0 / np.arange(1, n_songs + 1) ** spec.popularity_exponent
+    popularity = np.cumsum(weights[rng.permutation(n_songs)])
+    return Catalogue(tuple(fragments), tuple(lengths), popularity / popularity[-1])
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """Who a user is and the latent traits that drive their behaviour."""
+
+    user_id: int
+    gender: str
+    first_name: str
+    last_name: str
+    location: str
+    user_agent: str
+    registration_ms: int
+    start_level: str
+    engagement: float
+    satisfaction: float
+    satisfaction_trend: float
+    decline_start: float
+    decline_rate: float
+    ad_tolerance: float
+    price_sensitivity: float
+    session_gap_days: float
+
+    def user_fields(self) -> str:
+        """The user's six JSON fields (location ... gender), as they appear on each row."""
+        agent = f'"{self.user_agent}"' if "," in self.user_agent else self.user_agent
+        return (
+            f'"location":{json.dumps(self.location, ensure_ascii=False)},'
+            f'"userAgent":{json.dumps(agent)},'
+            f'"lastName":{json.dumps(self.last_name, ensure_ascii=False)},'
+            f'"firstName":{json.dumps(self.first_name, ensure_ascii=False)},'
+            f'"registration":{self.registration_ms},"gender":"{self.gender}"'
+        )
+
+
+def _skewed_index(rng: np.random.Generator, n: int, exponent: float = 1.0) -> int:
+    """An index in [0, n) where small indices are more likely (Zipf-like)."""
+    weights = 1.0 / np.arange(1, n + 1) ** exponent
+    return int(np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random()))
+
+
+def draw_user_profile(params: dict[str, Any], user_id: int) -> UserProfile:
+    """The profile of one user, drawn from ``default_rng([seed, user_id, 0])``."""
+    rng = np.random.default_rng([params["seed"], user_id, 0])
+    users, traits = params["users"], params["traits"]
+    start, end = epoch_seconds(params["start"]), epoch_seconds(params["end"])
+    lead = traits["decline_lead_weeks"] * WEEK
+    gender = "M" if rng.random() < users["male_share"] else "F"
+    firsts = vocab.MALE_FIRST_NAMES if gender == "M" else vocab.FEMALE_FIRST_NAMES
+    first_name = firsts[int(rng.integers(len(firsts)))]
+    last_name = vocab.LAST_NAMES[int(rng.integers(len(vocab.LAST_NAMES)))]
+    location = vocab.LOCATIONS[_skewed_index(rng, len(vocab.LOCATIONS), 0.8)]
+    user_agent = vocab.USER_AGENTS[_skewed_index(rng, len(vocab.USER_AGENTS), 1.0)]
+    if rng.random() < users["registered_in_period_share"]:
+        latest = end - users["registration_last_days_before_end"] * DAY
+        registration = start + rng.random() * (latest - start)
+    else:
+        registration = (
+            start - rng.random() * users["registration_max_days_before"] * DAY
+        )
+    return UserProfile(
+        user_id=user_id,
+        gender=gender,
+        first_name=first_name,
+        last_name=last_name,
+        location=location,
+        user_agent=user_agent,
+        registration_ms=int(registration * 1000),
+        start_level="paid" if rng.random() < users["paid_share"] else "free",
+        engagement=float(rng.lognormal(0.0, traits["engagement_sd"])),
+        satisfaction=float(
+            rng.normal(traits["satisfaction_mean"], traits["satisfaction_sd"])
+        ),
+        satisfaction_trend=float(rng.normal(traits["trend_mean"], traits["trend_sd"])),
+        decline_start=float(
+            start + (rng.random() * (end - start + lead) - lead)
+            if rng.random() < traits["decline_share"]
+            else math.inf
+        ),
+        decline_rate=float(rng.lognormal(math.log(traits["decline_rate"]), 0.4)),
+        ad_tolerance=float(rng.normal(0.0, 1.0)),
+        price_sensitivity=float(rng.normal(0.0, 1.0)),
+        session_gap_days=float(
+            params["sessions"]["mean_gap_days"]
+            * rng.lognormal(0.0, params["sessions"]["gap_sd"])
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class SessionRates:
+    """A user's page-transition tables and chances for one session, level and mood."""
+
+    from_song: tuple[list[float], list[str]]
+    from_other: tuple[list[float], list[str]]
+    end: float
+    cancel: dict[str, float]
+    submit_downgrade: float
+    submit_upgrade: float
+
+
+class UserSimulator:
+    """Generates the raw JSON lines of one user at a time (see the module docstring)."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.seed = int(params["seed"])
+        self.start = epoch_seconds(params["start"])
+        self.end = epoch_seconds(params["end"])
+        self.n_users = int(params["n_users"])
+        cat = params["catalogue"]
+        self.catalogue = build_catalogue(
+            CatalogueSpec(
+                seed=self.seed,
+                n_artists=int(cat["n_artists"]),
+                n_songs=int(cat["n_songs"]),
+                popularity_exponent=float(cat["popularity_exponent"]),
+                length_log_mean=float(cat["length_log_mean"]),
+                length_log_sd=float(cat["length_log_sd"]),
+                double_encoded_share=float(cat["double_encoded_share"]),
+            )
+        )
+        rhythm = params["rhythm"]
+        hours = [float(w) for w in rhythm["hour_weights"]]
+        self.hour_acceptance = [w / max(hours) for w in hours]
+        self.weekend_acceptance = float(rhythm["weekend_factor"])
+        self.mean_acceptance = (
+            sum(self.hour_acceptance) / 24 * (5 + 2 * self.weekend_acceptance) / 7
+        )
+        self.logged_out_table = _table(params["logged_out_pages"])
+        self.guest_table = _table(params["guest"]["pages"])
+        self.http = {
+            page: f'"method":"{method}","status":{status}'
+            for page, (method, status) in PAGE_HTTP.items()
+        }
+
+    def user_lines(self, user_id: int) -> list[str]:
+        """All raw JSON lines of one user (and of their anonymous visits)."""
+        return _UserStream(self, draw_user_profile(self.params, user_id)).run()
+
+    def rates(self, profile: UserProfile, level: str, unhappy: float) -> SessionRates:
+        """Transition tables and chances of a session at ``level`` and unhappiness."""
+        p, churn, upgrade = (
+            self.params,
+            self.params["churn"],
+            self.params["submit_upgrade"],
+        )
+        weights = dict(p["pages"][level])
+        for page, strength in p["mood_effects"].items():
+            if page in weights:
+                weights[page] *= math.exp(strength * unhappy)
+        back, total = p["return_to_music"], sum(weights.values())
+        other = {page: (1 - back) * w / total for page, w in weights.items()}
+        other[NEXT_SONG] = other.get(NEXT_SONG, 0.0) + back
+        cancel_boost = math.exp(churn["cancel_unhappiness"] * unhappy)
+        ad_boost = math.exp(-churn["cancel_ad_tolerance"] * profile.ad_tolerance)
+        return SessionRates(
+            from_song=_table(weights),
+            from_other=_table(other),
+            end=p["session_end"][level]
+            * math.exp(p["sessions"]["end_unhappiness"] * unhappy),
+            cancel={
+                page: min(
+                    0.5,
+                    churn["cancel"][page]
+                    * cancel_boost
+                    * (ad_boost if page == "Roll Advert" else 1.0),
+                )
+                for page in CANCEL_GATEWAYS
+            },
+            submit_downgrade=min(
+                0.9,
+                churn["submit_downgrade"]
+                * math.exp(
+                    churn["downgrade_unhappiness"] * unhappy
+                    + churn["downgrade_price"] * profile.price_sensitivity
+                ),
+            ),
+            submit_upgrade=min(
+                0.9,
+                upgrade["base"]
+                * math.exp(
+                    -upgrade["mood"] * unhappy
+                    - upgrade["price"] * profile.price_sensitivity
+                ),
+            ),
+        )
+
+    def acceptance(self, t: float) -> float:
+        """Relative chance a session starts at time ``t`` (daily and weekly rhythm)."""
+        weekday = int((t // DAY + 3) % 7)  # 1970-01-01 was a Thursday; 0 = Monday
+        weekend = self.weekend_acceptance if weekday >= 5 else 1.0  # noqa: PLR2004
+        return self.hour_acceptance[int(t % DAY // 3600)] * weekend
+
+    def session_id(self, t: float, previous: int, u: float) -> int:
+        """A session id that grows with time, so other users' sessions share it."""
+        ids = self.params["session_ids"]
+        span = self.n_users * ids["per_user"]
+        base = 1 + int((t - self.start) / (self.end - self.start) * span)
+        return max(base + int(u * ids["jitter"]), previous + 1)
+
+
+class _UserStream:
+    """One user's stream while it is generated: the clock, the session and the state."""
+
+    def __init__(self, sim: UserSimulator, profile: UserProfile) -> None:
+        self.sim, self.params, self.profile = sim, sim.params, profile
+        self.rng = np.random.default_rng([sim.seed, profile.user_id, 1])
+        self.uni = _uniforms(self.rng)
+        self.lines: list[str] = []
+        self.songs: list[int] = []
+        self.user_id = f'"userId":"{profile.user_id}"'
+        self.user_fields = profile.user_fields()
+        self.level = profile.start_level
+        self.logged_in = True
+        self.ad_penalty = self.mood_walk = 0.0
+        self.active_from = max(sim.start, profile.registration_ms // 1000 + 60)
+        self.ts = self.sid = self.item = 0
+
+    def emit(self, page: str, auth: str, song: int = -1) -> None:
+        """Append the JSON line of ``page`` at the current time, session and item."""
+        known = auth in (LOGGED_IN, CANCELLED)
+        self.lines.append(
+            f'{{"ts":{self.ts * 1000},{self.user_id if known else _NO_USER_ID},'
+            f'"sessionId":{self.sid},"page":"{page}","auth":"{auth}",{self.sim.http[page]},'
+            f'"level":"{self.level}","itemInSession":{self.item},'
+            f"{self.user_fields if known else _NULL_USER},"
+            f"{self.sim.catalogue.fragments[song] if song >= 0 else _NULL_SONG}}}"
+        )
+        self.item += 1
+
+    def next_song(self) -> int:
+        """A catalogue index drawn by popularity."""
+        if not self.songs:
+            draws = self.rng.random(256)
+            self.songs = np.searchsorted(
+                self.sim.catalogue.cumulative_popularity, draws
+            )
+            self.songs = self.songs.tolist()[::-1]
+        return self.songs.pop()
+
+    def pause(self, mean: float) -> int:
+        """Whole seconds of an exponential pause of ``mean`` seconds, at least one."""
+        return 1 + int(-math.log(1.0 - next(self.uni)) * mean)
+
+    def run(self) -> list[str]:
+        """Sessions one after another until the period ends or the user cancels."""
+        p, sim, profile = self.params, self.sim, self.profile
+        guest_pending = next(self.uni) < p["guest"]["session_share"]
+        guest_at = self.active_from + next(self.uni) * (sim.end - self.active_from)
+        t, first = float(self.active_from), True
+        walk_step = p["traits"]["mood_walk_sd"] * math.sqrt(3.0)
+        while True:
+            self.mood_walk = self.mood_walk * (1.0 - p["traits"]["mood_walk_reversion"]) + (
+                walk_step * (2.0 * next(self.uni) - 1.0)
+            )
+            mood = (
+                profile.satisfaction
+                + profile.satisfaction_trend * (t - sim.start) / WEEK
+                - profile.decline_rate * max(0.0, t - profile.decline_start) / WEEK
+                - self.ad_penalty
+                + self.mood_walk
+            )
+            mean_gap = (
+                profile.session_gap_days
+                * DAY
+                / profile.engagement
+                * math.exp(-p["sessions"]["gap_unhappiness"] * mood)
+            )
+            start = self.next_session_start(t, mean_gap)
+            if start >= sim.end:
+                if not first:
+                    return self.lines
+                # Everyone in the log has at least one session.
+                start = self.active_from + next(self.uni) * (sim.end - self.active_from)
+            first = False
+            if guest_pending and guest_at < start:
+                self.guest_visit(guest_at)
+                guest_pending = False
+            if self.session(start, -mood):
+                return self.lines
+            t = float(self.ts + 1)
+
+    def next_session_start(self, t: float, mean_gap: float) -> float:
+        """The next session start after ``t``: exponential gaps thinned by the rhythm."""
+        sim = self.sim
+        while True:
+            t += -math.log(1.0 - next(self.uni)) * mean_gap * sim.mean_acceptance
+            if t >= sim.end or next(self.uni) < sim.acceptance(t):
+                return t
+
+    def session(self, start: float, unhappy: float) -> bool:
+        """Emit one session from ``start``; True if it ended with a cancellation."""
+        sim, p = self.sim, self.params
+        self.ts, self.item = int(start), 0
+        self.sid = sim.session_id(start, self.sid, next(self.uni))
+        rates = sim.rates(self.profile, self.level, unhappy)
+        if self.logged_in:
+            page = "Home" if next(self.uni) < p["start_on_home"] else NEXT_SONG
+        else:
+            page = _draw(*sim.logged_out_table, next(self.uni))
+        while True:
+            song = self.next_song() if page == NEXT_SONG else -1
+            if page == CONFIRMATION:
+                self.emit(page, CANCELLED)
+                return True
+            self.emit(page, LOGGED_IN if self.logged_in else LOGGED_OUT, song)
+            if page == "Roll Advert":
+                self.ad_penalty += p["traits"]["ad_penalty"] * math.exp(
+                    -self.profile.ad_tolerance
+                )
+            level_before = self.level
+            follow = self.follow_up(page, rates)
+            if self.level != level_before:
+                rates = sim.rates(self.profile, self.level, unhappy)
+            if follow is None:
+                end = rates.end if self.logged_in else p["session_end"]["logged_out"]
+                if next(self.uni) < end:
+                    return False
+                follow = self.free_choice(page, rates)
+            if page == NEXT_SONG:
+                self.ts += max(1, round(sim.catalogue.lengths[song]))
+            elif PAGE_HTTP[follow][1] == 307:  # noqa: PLR2004
+                self.ts += 1
+            else:
+                self.ts += self.pause(p["page_gap_seconds"])
+            if self.ts >= sim.end:
+                return False
+            page = follow
+
+    def follow_up(self, page: str, rates: SessionRates) -> str | None:
+        """The page that must follow ``page`` (Cancel, a submit, Save Settings), if any.
+
+        Also applies what ``page`` changes: level after a submit, auth after Logout/Login.
+        """
+        u = next(self.uni)
+        if not self.logged_in:
+            self.logged_in = page == "Login"
+            return None
+        if page == CANCEL:
+            return CONFIRMATION
+        if page in rates.cancel and u < rates.cancel[page]:
+            return CANCEL
+        follow = None
+        if page == "Downgrade" and u < rates.cancel[page] + rates.submit_downgrade:
+            follow = "Submit Downgrade"
+        elif page == "Upgrade" and u < rates.submit_upgrade:
+            follow = "Submit Upgrade"
+        elif (
+            page == "Settings" and u < rates.cancel[page] + self.params["save_settings"]
+        ):
+            follow = "Save Settings"
+        elif page == "Submit Downgrade":
+            self.level = "free"
+        elif page == "Submit Upgrade":
+            self.level = "paid"
+        elif page == "Logout":
+            self.logged_in = False
+        return follow
+
+    def free_choice(self, page: str, rates: SessionRates) -> str:
+        """The next page drawn from the transition table of the current state."""
+        if not self.logged_in:
+            return _draw(*self.sim.logged_out_table, next(self.uni))
+        table = rates.from_song if page == NEXT_SONG else rates.from_other
+        return _draw(*table, next(self.uni))
+
+    def guest_visit(self, at: float) -> None:
+        """A short anonymous visit: a few guest pages, perhaps a registration."""
+        guest, sim = self.params["guest"], self.sim
+        saved = self.ts, self.sid, self.item, self.level
+        self.ts, self.item, self.level = int(at), 0, "free"
+        self.sid = sim.session_id(at, 0, next(self.uni)) + int(next(self.uni) * 50)
+        page = _draw(*sim.guest_table, next(self.uni))
+        while self.ts < sim.end:
+            self.emit(page, GUEST)
+            if page == "Register" and next(self.uni) < guest["submit_registration"]:
+                page, self.ts = "Submit Registration", self.ts + 1
+                continue
+            if page == "Submit Registration" or next(self.uni) < guest["end"]:
+                break
+            page = _draw(*sim.guest_table, next(self.uni))
+            self.ts += self.pause(self.params["page_gap_seconds"])
+        self.ts, self.sid, self.item, self.level = saved

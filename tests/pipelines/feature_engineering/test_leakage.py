@@ -1,0 +1,200 @@
+"""Leakage guards, on a simulated log (the simulator's nodes, 60 users, default parameters).
+
+- features at a cutoff do not change when every event at or after the cutoff is deleted;
+- labels depend only on the events inside the horizon (and on who is at risk);
+- a user who cancelled before a cutoff is not at risk at that cutoff;
+- in user mode, no event at or after the user's first churn event reaches a feature.
+
+Then the two pipelines run through Kedro on the same log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import reduce
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from sparkify_kedro.pipelines.churn_labeling.nodes import (
+    CANCELLATION_PAGE,
+    build_churn_labels,
+    label_snapshots,
+    select_churn_events,
+    users_at_risk,
+)
+from sparkify_kedro.pipelines.data_processing.nodes import (
+    build_clean_events,
+    parse_event_lines,
+)
+from sparkify_kedro.pipelines.feature_engineering.nodes import (
+    build_user_features,
+    compute_user_features,
+)
+from sparkify_kedro.pipelines.simulation.nodes import generate_events
+from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
+
+N_USERS = 60
+KEYS = ["user_id", "cutoff"]
+
+
+def _parameters(name: str) -> dict[str, Any]:
+    path = PROJECT_ROOT / "conf" / "base" / f"parameters_{name}.yml"
+    return yaml.safe_load(path.read_text())[name]
+
+
+@pytest.fixture(scope="module")
+def labeling_params() -> dict[str, Any]:
+    return _parameters("churn_labeling")
+
+
+@pytest.fixture(scope="module")
+def feature_params() -> dict[str, Any]:
+    return _parameters("feature_engineering")
+
+
+@pytest.fixture(scope="module")
+def simulated_events(spark) -> Iterator[DataFrame]:
+    """``clean_events`` of a 60-user simulated log (two months), cached."""
+    params = {**_parameters("simulation"), "n_users": N_USERS}
+    events = build_clean_events(parse_event_lines(generate_events(params))).cache()
+    assert events.count() > 10_000
+    yield events
+    events.unpersist()
+
+
+@pytest.fixture(scope="module")
+def snapshot_labels(simulated_events, labeling_params, feature_params) -> DataFrame:
+    churn_events = select_churn_events(simulated_events, labeling_params)
+    labels = build_churn_labels(
+        simulated_events,
+        churn_events,
+        labeling_params,
+        feature_params["observation_days"],
+    ).cache()
+    assert labels.where("label = 1").count() > 0
+    return labels
+
+
+@pytest.fixture(scope="module")
+def cutoffs(snapshot_labels) -> list[Any]:
+    values = [row["cutoff"] for row in snapshot_labels.select("cutoff").distinct().collect()]
+    assert len(values) >= 3
+    return values
+
+
+def _pandas(frame: DataFrame) -> pd.DataFrame:
+    """A small result as pandas, sorted by (user_id, cutoff), for exact comparison."""
+    return frame.toPandas().sort_values(KEYS).reset_index(drop=True)
+
+
+def _assert_same(actual: DataFrame, expected: DataFrame) -> None:
+    pd.testing.assert_frame_equal(_pandas(actual), _pandas(expected), rtol=1e-9)
+
+
+def test_features_ignore_every_event_at_or_after_the_cutoff(
+    simulated_events, snapshot_labels, cutoffs, feature_params
+):
+    full = compute_user_features(simulated_events, snapshot_labels, feature_params)
+    truncated = reduce(
+        DataFrame.unionByName,
+        [
+            compute_user_features(
+                simulated_events.where(F.col("ts") < F.lit(cutoff)),
+                snapshot_labels.where(F.col("cutoff") == F.lit(cutoff)),
+                feature_params,
+            )
+            for cutoff in cutoffs
+        ],
+    )
+    _assert_same(truncated, full)
+
+
+def test_labels_depend_only_on_events_inside_the_horizon(
+    simulated_events, snapshot_labels, cutoffs, labeling_params, feature_params
+):
+    """At each cutoff, labels are unchanged when every event at or after the horizon's end
+    is deleted and every earlier churn event other than a cancellation (which decides who
+    is at risk) is turned into a plain Home visit."""
+    horizon, observation = labeling_params["horizon_days"], feature_params["observation_days"]
+    relabelled = []
+    for cutoff in cutoffs:
+        end = F.timestamp_add("DAY", F.lit(horizon), F.lit(cutoff))
+        early_churn = (F.col("ts") < F.lit(cutoff)) & (F.col("page") != CANCELLATION_PAGE)
+        altered = simulated_events.where(F.col("ts") < end).withColumn(
+            "page", F.when(early_churn, F.lit("Home")).otherwise(F.col("page"))
+        )
+        at_risk = users_at_risk(
+            altered, snapshot_labels.select(F.lit(cutoff).alias("cutoff")), observation
+        )
+        relabelled.append(
+            label_snapshots(at_risk, select_churn_events(altered, labeling_params), horizon)
+        )
+    _assert_same(reduce(DataFrame.unionByName, relabelled), snapshot_labels)
+
+
+def test_users_who_cancelled_before_a_cutoff_are_not_at_risk(
+    simulated_events, snapshot_labels, cutoffs, feature_params
+):
+    cancelled = (
+        simulated_events.where(F.col("page") == CANCELLATION_PAGE)
+        .groupBy("user_id")
+        .agg(F.min("ts").alias("cancelled_at"))
+    )
+    labelled_after_cancelling = snapshot_labels.join(cancelled, "user_id").where(
+        F.col("cancelled_at") < F.col("cutoff")
+    )
+    assert labelled_after_cancelling.count() == 0
+    # not vacuous: some users cancelled inside the observation window of a later cutoff
+    windows = snapshot_labels.select("cutoff").distinct()
+    active_then_cancelled = cancelled.crossJoin(windows).where(
+        (F.col("cancelled_at") < F.col("cutoff"))
+        & (
+            F.col("cancelled_at")
+            >= F.timestamp_add("DAY", F.lit(-feature_params["observation_days"]), "cutoff")
+        )
+    )
+    assert active_then_cancelled.count() > 0
+
+
+def test_user_mode_features_use_only_events_before_the_first_churn(
+    simulated_events, labeling_params, feature_params
+):
+    params = {**labeling_params, "mode": "user"}
+    churn_events = select_churn_events(simulated_events, params)
+    labels = build_churn_labels(
+        simulated_events, churn_events, params, feature_params["observation_days"]
+    ).cache()
+    first_churn = churn_events.groupBy("user_id").agg(F.min("churn_time").alias("first"))
+    churners = labels.where("label = 1").join(first_churn, "user_id")
+    assert churners.count() > 0
+    assert churners.where(F.col("cutoff") != F.col("first")).count() == 0
+
+    before_cutoff = simulated_events.join(labels.select(*KEYS), "user_id").where(
+        F.col("ts") < F.col("cutoff")
+    )
+    full = build_user_features(simulated_events, labels, feature_params, "user")
+    truncated = build_user_features(
+        before_cutoff.drop("cutoff"), labels, feature_params, "user"
+    )
+    _assert_same(truncated, full)
+
+
+def test_pipelines_write_labels_features_and_model_input(
+    simulated_events, snapshot_labels, tmp_path, feature_params
+):
+    simulated_events.write.parquet(str(tmp_path / "03_primary" / "clean_events.parquet"))
+    run_pipeline("churn_labeling", tmp_path)
+    run_pipeline("feature_engineering", tmp_path)
+
+    labels = load_dataset("churn_labels", tmp_path)
+    table = load_dataset("model_input_table", tmp_path)
+    features = [name for group in feature_params["feature_groups"].values() for name in group]
+    assert table.columns == ["user_id", "cutoff", "label", "churn_type", *features]
+    assert load_dataset("user_features", tmp_path).columns == [*KEYS, *features]
+    _assert_same(labels, snapshot_labels)
+    assert table.count() == labels.count()

@@ -1,0 +1,347 @@
+"""Hand-computed features on a tiny log: observation 4 days, trend 2 days.
+
+Cutoff 2018-10-10: window [10-06, 10-10), recent part [10-08, 10-10), earlier part 2 days.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import types as T
+
+from sparkify_kedro.events import KNOWN_PAGES
+from sparkify_kedro.pipelines.feature_engineering.nodes import (
+    BROWSER_PATTERNS,
+    FEATURE_TYPES,
+    LEVEL_CHANGE_PAGES,
+    PAGE_COUNT_FEATURES,
+    PLATFORM_PATTERNS,
+    SONG_PAGE,
+    build_model_input_table,
+    build_scoring_cutoffs,
+    compute_user_features,
+    selected_features,
+)
+from tests.pipelines.churn_labeling.event_factory import (
+    WINDOWS_CHROME,
+    collect_rows,
+    event,
+    make_clean_events,
+    utc,
+)
+
+ALL_GROUPS = {"all": list(FEATURE_TYPES)}
+STRINGS = ["level_at_cutoff", "platform", "browser", "gender", "state"]
+PARAMS = {
+    "observation_days": 4,
+    "trend_days": 2,
+    "feature_groups": ALL_GROUPS,
+    "categorical_features": STRINGS,
+}
+ZERO_COUNTS = dict.fromkeys(PAGE_COUNT_FEATURES, 0)
+
+
+@pytest.fixture(scope="module")
+def tiny_log(spark):
+    u2 = {
+        "registration": "2018-10-08 12:00",  # registered after its first event
+        "gender": "M",
+        "location": "New York-Newark-Jersey City, NY-NJ-PA",
+        "user_agent": WINDOWS_CHROME,
+        "level": "free",
+    }
+    return make_clean_events(
+        spark,
+        [
+            event("u1", "2018-10-05 23:00"),  # before the window
+            # session 1, paid, 20 minutes
+            event("u1", "2018-10-06 10:00", artist="A", length=180.0),
+            event("u1", "2018-10-06 10:03", "Thumbs Up"),
+            event("u1", "2018-10-06 10:10", artist="B", length=240.0),
+            event("u1", "2018-10-06 10:20", "Roll Advert"),
+            # session 2: downgrades to free around midnight, 20 minutes over two days
+            event("u1", "2018-10-08 23:50", "Downgrade", session_id=2),
+            event("u1", "2018-10-08 23:55", "Submit Downgrade", session_id=2),
+            event("u1", "2018-10-09 00:05", session_id=2, level="free", artist="A"),
+            event("u1", "2018-10-09 00:10", "Thumbs Down", session_id=2, level="free"),
+            # session 3: one event a second before the cutoff, then events at/after it
+            event("u1", "2018-10-09 23:59:59", "Error", session_id=3, level="free"),
+            event("u1", "2018-10-10 00:00:00", session_id=3, level="free"),
+            event("u1", "2018-10-10 05:00", "Logout", session_id=3, level="free"),
+            # a single event, before its registration
+            event("u2", "2018-10-07 12:00", session_id=10, artist="C", length=100.0),
+        ],
+        profiles={"u1": {"registration": "2018-09-30 00:00"}, "u2": u2},
+    )
+
+
+@pytest.fixture(scope="module")
+def features(spark, tiny_log):
+    cutoffs = spark.createDataFrame(
+        [
+            ("u1", utc("2018-10-10 00:00")),
+            ("u2", utc("2018-10-10 00:00")),
+            ("u2", utc("2018-10-12 00:00")),  # silent during the window
+            ("u2", utc("2018-10-12 00:00")),  # duplicates count once
+        ],
+        "user_id string, cutoff timestamp",
+    )
+    return compute_user_features(tiny_log, cutoffs, PARAMS)
+
+
+@pytest.fixture(scope="module")
+def feature_rows(features):
+    return collect_rows(features, ["user_id", "cutoff"])
+
+
+def test_output_columns_and_types(features):
+    assert [(f.name, f.dataType) for f in features.schema] == [
+        ("user_id", T.StringType()),
+        ("cutoff", T.TimestampType()),
+        *FEATURE_TYPES.items(),
+    ]
+
+
+def test_features_of_a_user_whose_level_changes_in_the_window(feature_rows):
+    (u1,) = [r for r in feature_rows if r["user_id"] == "u1"]
+    assert u1 == pytest.approx(
+        {
+            "user_id": "u1",
+            "cutoff": "2018-10-10 00:00:00",
+            "events": 9,
+            "sessions": 3,
+            "songs": 3,
+            "distinct_artists": 2,
+            "listening_hours": 620 / 3600,
+            "songs_per_session": 1.0,
+            "mean_session_minutes": 40 / 3,
+            "active_days": 3,
+            "events_per_active_day": 3.0,
+            "days_since_last_event": 1 / 86400,
+            "tenure_days": 10.0,
+            **ZERO_COUNTS,
+            "thumbs_up": 1,
+            "thumbs_down": 1,
+            "adverts": 1,
+            "errors": 1,
+            "downgrade_visits": 1,
+            "thumbs_up_per_song": 1 / 3,
+            "thumbs_down_per_song": 1 / 3,
+            "adverts_per_song": 1 / 3,
+            "level_at_cutoff": "free",
+            "paid_event_share": 6 / 9,
+            "level_changes": 1,
+            "songs_per_day_recent": 0.5,
+            "songs_per_day_earlier": 1.0,
+            "songs_per_day_change": -0.5,
+            "sessions_per_day_recent": 1.0,
+            "sessions_per_day_earlier": 0.5,
+            "sessions_per_day_change": 0.5,
+            "platform": "Mac",
+            "browser": "Safari",
+            "gender": "F",
+            "state": "MO",
+        }
+    )
+
+
+def test_features_of_a_single_event_registered_later_and_then_silent(feature_rows):
+    single, silent = [r for r in feature_rows if r["user_id"] == "u2"]
+    assert single == pytest.approx(
+        {
+            "user_id": "u2",
+            "cutoff": "2018-10-10 00:00:00",
+            "events": 1,
+            "sessions": 1,
+            "songs": 1,
+            "distinct_artists": 1,
+            "listening_hours": 100 / 3600,
+            "songs_per_session": 1.0,
+            "mean_session_minutes": 0.0,
+            "active_days": 1,
+            "events_per_active_day": 1.0,
+            "days_since_last_event": 2.5,
+            "tenure_days": 2.5,  # from the first event, not the later registration
+            **ZERO_COUNTS,
+            "thumbs_up_per_song": 0.0,
+            "thumbs_down_per_song": 0.0,
+            "adverts_per_song": 0.0,
+            "level_at_cutoff": "free",
+            "paid_event_share": 0.0,
+            "level_changes": 0,
+            "songs_per_day_recent": 0.0,
+            "songs_per_day_earlier": 0.5,
+            "songs_per_day_change": -0.5,
+            "sessions_per_day_recent": 0.0,
+            "sessions_per_day_earlier": 0.5,
+            "sessions_per_day_change": -0.5,
+            "platform": "Windows",
+            "browser": "Chrome",
+            "gender": "M",
+            "state": "NY",
+        }
+    )
+    assert silent == {
+        "user_id": "u2",
+        "cutoff": "2018-10-12 00:00:00",
+        "events": 0,
+        "sessions": 0,
+        "songs": 0,
+        "distinct_artists": 0,
+        "listening_hours": 0.0,
+        "songs_per_session": None,
+        "mean_session_minutes": None,
+        "active_days": 0,
+        "events_per_active_day": None,
+        "days_since_last_event": None,
+        "tenure_days": None,
+        **ZERO_COUNTS,
+        "thumbs_up_per_song": None,
+        "thumbs_down_per_song": None,
+        "adverts_per_song": None,
+        "level_at_cutoff": None,
+        "paid_event_share": None,
+        "level_changes": 0,
+        "songs_per_day_recent": 0.0,
+        "songs_per_day_earlier": 0.0,
+        "songs_per_day_change": 0.0,
+        "sessions_per_day_recent": 0.0,
+        "sessions_per_day_earlier": 0.0,
+        "sessions_per_day_change": 0.0,
+        "platform": None,
+        "browser": None,
+        "gender": None,
+        "state": None,
+    }
+
+
+PROFILE_CASES = [
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 7_1_2 like Mac OS X) AppleWebKit/537.51.2"
+        " (KHTML, like Gecko) Version/7.0 Mobile/11D257 Safari/9537.53",
+        "Washington-Arlington-Alexandria, DC-VA-MD-WV",
+        ("iPhone", "Safari", "DC"),
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 7_1_2 like Mac OS X) AppleWebKit/537.51.2"
+        " (KHTML, like Gecko) Version/7.0 Mobile/11D257 Safari/9537.53",
+        "Boston-Cambridge-Newton, MA-NH",
+        ("iPad", "Safari", "MA"),
+    ),
+    (
+        "Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; WOW64; Trident/6.0)",
+        "Bakersfield, CA",
+        ("Windows", "Internet Explorer", "CA"),
+    ),
+    (
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:31.0) Gecko/20100101 Firefox/31.0",
+        "Nowhere",
+        ("Linux", "Firefox", None),
+    ),
+    ("curl/7.0", None, ("other", "other", None)),
+]
+
+
+def test_profile_parsing(spark):
+    log = make_clean_events(
+        spark,
+        [
+            event(str(i), "2018-10-09 10:00", user_agent=agent, location=location)
+            for i, (agent, location, _) in enumerate(PROFILE_CASES)
+        ],
+    )
+    cutoffs = (
+        log.select("user_id")
+        .distinct()
+        .crossJoin(
+            spark.createDataFrame([(utc("2018-10-10 00:00"),)], "cutoff timestamp")
+        )
+    )
+    params = {
+        **PARAMS,
+        "feature_groups": {"profile": ["platform", "browser", "state"]},
+        "categorical_features": ["platform", "browser", "state"],
+    }
+    rows = compute_user_features(log, cutoffs, params).orderBy("user_id").collect()
+    assert [(r["platform"], r["browser"], r["state"]) for r in rows] == [
+        expected for _, _, expected in PROFILE_CASES
+    ]
+
+
+def test_patterns_and_pages_are_known():
+    assert {
+        SONG_PAGE,
+        *PAGE_COUNT_FEATURES.values(),
+        *LEVEL_CHANGE_PAGES,
+    } <= KNOWN_PAGES
+    assert len(PLATFORM_PATTERNS) == 6
+    assert len(BROWSER_PATTERNS) == 5
+
+
+@pytest.mark.parametrize(
+    "groups, categorical, message",
+    [
+        ({"a": ["events", "nope"]}, [], "unknown features"),
+        ({"a": ["events"], "b": ["events"]}, [], "listed twice"),
+        ({"a": ["events", "gender"]}, [], "categorical_features"),
+    ],
+)
+def test_selected_features_rejects_bad_groups(groups, categorical, message):
+    with pytest.raises(ValueError, match=message):
+        selected_features(
+            {"feature_groups": groups, "categorical_features": categorical}
+        )
+
+
+def test_feature_groups_select_and_order_the_columns(spark, tiny_log):
+    cutoffs = spark.createDataFrame(
+        [("u1", utc("2018-10-10 00:00"))], "user_id string, cutoff timestamp"
+    )
+    params = {
+        **PARAMS,
+        "feature_groups": {"x": ["songs", "gender"], "y": ["events"]},
+        "categorical_features": ["gender"],
+    }
+    features = compute_user_features(tiny_log, cutoffs, params)
+    assert features.columns == ["user_id", "cutoff", "songs", "gender", "events"]
+
+
+def test_model_input_table_joins_labels(spark, features):
+    labels = spark.createDataFrame(
+        [
+            (
+                "u1",
+                utc("2018-10-10 00:00"),
+                1,
+                "Submit Downgrade",
+                utc("2018-10-11 00:00"),
+            ),
+            ("u2", utc("2018-10-12 00:00"), 0, None, None),
+        ],
+        "user_id string, cutoff timestamp, label int, churn_type string,"
+        " churn_time timestamp",
+    )
+    table = build_model_input_table(features, labels)
+    assert table.columns == ["user_id", "cutoff", "label", "churn_type", *FEATURE_TYPES]
+    rows = collect_rows(
+        table.select("user_id", "cutoff", "label", "events"), ["user_id"]
+    )
+    assert rows == [
+        {"user_id": "u1", "cutoff": "2018-10-10 00:00:00", "label": 1, "events": 9},
+        {"user_id": "u2", "cutoff": "2018-10-12 00:00:00", "label": 0, "events": 0},
+    ]
+
+
+def test_scoring_cutoffs_are_the_active_users_at_the_end_of_the_log(spark):
+    log = make_clean_events(
+        spark,
+        [
+            event("active", "2018-10-20 10:00"),
+            event("cancelled", "2018-10-19 10:00"),
+            event("cancelled", "2018-10-19 10:05", "Cancellation Confirmation"),
+            event("gone", "2018-10-15 23:59"),  # outside [10-17, 10-21)
+        ],
+    )
+    cutoffs = build_scoring_cutoffs(log, PARAMS)
+    assert collect_rows(cutoffs, ["user_id"]) == [
+        {"user_id": "active", "cutoff": "2018-10-21 00:00:00"}
+    ]

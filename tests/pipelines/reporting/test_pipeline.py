@@ -1,0 +1,190 @@
+"""``kedro run --pipelines reporting`` end to end on hand-made inputs in a temporary root."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kedro.runner import SequentialRunner
+
+from sparkify_kedro.pipelines.reporting import (
+    create_pipeline,
+    create_simulation_reporting_pipeline,
+)
+from tests.kedro_helpers import kedro_session, load_dataset, run_pipeline
+
+CUTOFFS = [datetime(2018, 10, 1) + timedelta(days=7 * week) for week in range(4)]
+BEST_MODEL_INFO = {
+    "name": "LogisticRegression/all",
+    "algorithm": "LogisticRegression",
+    "feature_set": "all",
+    "feature_columns": {
+        "numeric": ["thumbs_down_per_song", "songs"],
+        "categorical": ["level_at_cutoff"],
+    },
+    "estimator_params": {"maxIter": 10, "regParam": 0.01},
+    "threshold": 0.5,
+    "test_metrics": {"auc_pr": 0.8, "auc_roc": 0.9},
+}
+
+
+def model_input_rows(
+    feature_groups: dict[str, list[str]], categorical: list[str], n_users: int
+) -> pd.DataFrame:
+    """One row per (user, cutoff) with every configured feature; churn follows thumbs down."""
+    rng = random.Random(3)
+    rows = []
+    for user in range(n_users):
+        for cutoff in CUTOFFS:
+            row = {"user_id": f"u{user}", "cutoff": cutoff}
+            for feature in (f for group in feature_groups.values() for f in group):
+                row[feature] = (
+                    rng.choice(["free", "paid"])
+                    if feature in categorical
+                    else rng.random()
+                )
+            label = int(row["thumbs_down_per_song"] + rng.gauss(0, 0.2) > 0.7)
+            row.update(label=label, churn_type="Submit Downgrade" if label else None)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def reported(spark, tmp_path_factory) -> Path:
+    """The reporting inputs saved through the catalog, then the reporting pipelines run."""
+    data_root = tmp_path_factory.mktemp("reporting")
+    with kedro_session(data_root) as session:
+        context = session.load_context()
+        features = context.params["feature_engineering"]
+        table = model_input_rows(
+            features["feature_groups"], features["categorical_features"], n_users=30
+        )
+        catalog = context.catalog
+        catalog.save("model_input_table", spark.createDataFrame(table))
+        catalog.save("best_model_info", BEST_MODEL_INFO)
+        catalog.save(
+            "model_metrics",
+            pd.DataFrame(
+                {
+                    "feature_set": ["all", "all", "baseline"],
+                    "algorithm": ["LogisticRegression", "GBTClassifier", "one_rule"],
+                    "auc_pr": [0.8, 0.7, 0.4],
+                }
+            ),
+        )
+        catalog.save(
+            "model_feature_weights",
+            pd.DataFrame(
+                {
+                    "feature_set": "all",
+                    "algorithm": "LogisticRegression",
+                    "feature": [
+                        "thumbs_down_per_song",
+                        "songs",
+                        "level_at_cutoff=paid",
+                    ],
+                    "kind": "coefficient",
+                    "value": [2.0, -0.5, 0.1],
+                }
+            ),
+        )
+        catalog.save(
+            "churn_scores",
+            spark.createDataFrame(
+                [
+                    (f"u{user}", user / 30, "high" if user > 26 else "low")
+                    for user in range(30)
+                ],
+                "user_id string, churn_probability double, risk_tier string",
+            ),
+        )
+        catalog.save(
+            "simulation_calibration",
+            {
+                "passed": True,
+                "checks": [
+                    {
+                        "figure": "total rows",
+                        "simulated": 100,
+                        "published": 100,
+                        "low": 90,
+                        "high": 110,
+                        "passed": True,
+                    }
+                ],
+                "for_comparison": [],
+            },
+        )
+    run_pipeline("reporting", data_root)
+    with kedro_session(data_root) as session:
+        catalog = session.load_context().catalog
+        SequentialRunner().run(create_simulation_reporting_pipeline(), catalog)
+    return data_root
+
+
+#: Inputs saved by the fixture under 08_reporting/ (written by modeling and simulation).
+INPUT_FILES = {
+    "model_metrics.csv",
+    "model_feature_weights.csv",
+    "simulation_calibration.json",
+}
+REPORT_FILES = [
+    "best_model_test_curve.csv",
+    "churn_rate_by_segment.csv",
+    "feature_separation.csv",
+    "plotly/churn_rate_by_segment.json",
+    "plotly/churn_score_distribution.json",
+    "plotly/cumulative_gains.json",
+    "plotly/feature_distributions.json",
+    "plotly/feature_weights.json",
+    "plotly/model_comparison.json",
+    "plotly/roc_pr_curves.json",
+    "plotly/simulation_calibration.json",
+    "png/churn_rate_by_segment.png",
+    "png/cumulative_gains.png",
+    "png/model_comparison.png",
+    "png/roc_pr_curves.png",
+]
+
+
+def test_every_report_is_written(reported):
+    reports = reported / "08_reporting"
+    files = sorted(
+        path.relative_to(reports).as_posix()
+        for path in reports.rglob("*")
+        if path.is_file() and path.relative_to(reports).as_posix() not in INPUT_FILES
+    )
+    assert files == REPORT_FILES
+    assert all((reports / name).stat().st_size > 0 for name in files)
+    # Every other output of the pipelines stays in memory.
+    in_memory = create_pipeline().all_outputs() - {
+        Path(name).stem + suffix
+        for name in REPORT_FILES
+        for suffix in ("", "_plot", "_png")
+    }
+    assert in_memory == {
+        "best_model_test_predictions",
+        "strongest_feature_histograms",
+        "churn_score_histogram",
+    }
+
+
+def test_reports_read_back_through_the_catalog(reported):
+    segments = load_dataset("churn_rate_by_segment", reported)
+    assert set(segments["segment"]) == {"level", "gender", "platform"}
+    assert segments.groupby("segment")["rows"].sum().tolist() == [120, 120, 120]
+
+    separation = load_dataset("feature_separation", reported)
+    assert separation.iloc[0]["feature"] == "thumbs_down_per_song"
+
+    curve = load_dataset("best_model_test_curve", reported)
+    assert curve["selected"].iloc[-1] == 30  # the test cutoff's rows
+    assert curve["true_positive_rate"].iloc[-1] == 1.0
+
+    figure = load_dataset("model_comparison_plot", reported)
+    assert [trace.name for trace in figure.data] == ["all"]
+    calibration = load_dataset("simulation_calibration_plot", reported)
+    assert "all checks passed" in calibration.layout.title.text

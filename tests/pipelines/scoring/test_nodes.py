@@ -1,0 +1,57 @@
+"""Ranks and risk tiers of ``churn_scores`` on tiny hand-made tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from sparkify_kedro.pipelines.scoring.nodes import (
+    CHURN_SCORE_COLUMNS,
+    assign_risk_tiers,
+    churn_scores_table,
+)
+
+TIERS = {
+    "tiers": [{"name": "high", "top_share": 0.1}, {"name": "medium", "top_share": 0.3}],
+    "default": "low",
+}
+SCORED_AT = datetime(2018, 12, 4)
+INFO = {"name": "GBTClassifier/all"}
+
+
+def _user_scores(spark, probabilities):
+    return spark.createDataFrame(
+        [(f"u{index:02d}", p, SCORED_AT) for index, p in enumerate(probabilities)],
+        "user_id string, churn_probability double, scored_at timestamp",
+    )
+
+
+def test_ranks_and_tiers_of_ten_users(spark):
+    probabilities = [0.05, 0.9, 0.3, 0.7, 0.1, 0.2, 0.6, 0.4, 0.5, 0.8]
+    scores = churn_scores_table(
+        assign_risk_tiers(_user_scores(spark, probabilities), INFO, TIERS)
+    )
+    assert list(scores.columns) == CHURN_SCORE_COLUMNS
+    assert scores["rank"].tolist() == list(range(1, 11))
+    assert scores["user_id"].tolist()[:3] == ["u01", "u09", "u03"]  # 0.9, 0.8, 0.7
+    # top 10 % of 10 users = 1 high; top 30 % = 3, so 2 medium; 7 low.
+    assert scores["risk_tier"].tolist() == ["high"] + ["medium"] * 2 + ["low"] * 7
+    assert set(scores["model"]) == {"GBTClassifier/all"}
+    assert (scores["scored_at"] == SCORED_AT).all()
+
+
+def test_ties_get_distinct_ranks_by_user_id(spark):
+    scores = churn_scores_table(
+        assign_risk_tiers(_user_scores(spark, [0.5, 0.5, 0.5]), INFO, TIERS)
+    )
+    assert scores["user_id"].tolist() == ["u00", "u01", "u02"]
+    assert scores["rank"].tolist() == [1, 2, 3]
+    # ceil(0.1 * 3) = 1 high, ceil(0.3 * 3) = 1: no medium.
+    assert scores["risk_tier"].tolist() == ["high", "low", "low"]
+
+
+def test_tier_shares_must_increase(spark):
+    tiers = {**TIERS, "tiers": list(reversed(TIERS["tiers"]))}
+    with pytest.raises(ValueError, match="must increase"):
+        assign_risk_tiers(_user_scores(spark, [0.5]), INFO, tiers)
