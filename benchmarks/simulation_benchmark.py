@@ -50,7 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[225])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/sparkify_simulation_benchmark"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("/tmp/sparkify_simulation_benchmark")
+    )
     args = parser.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
@@ -61,6 +63,7 @@ def main() -> None:
     spark = (
         SparkSession.builder.master(f"local[{args.cores}]")
         .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(4 * args.cores))
@@ -68,7 +71,9 @@ def main() -> None:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    report(f"spark session: {time.perf_counter() - started:.1f} s on local[{args.cores}]")
+    report(
+        f"spark session: {time.perf_counter() - started:.1f} s on local[{args.cores}]"
+    )
 
     for position, n_users in enumerate(sorted(args.users)):
         sized = {**params, "n_users": n_users}
@@ -86,7 +91,8 @@ def main() -> None:
         report(
             f"{n_users:>6} users: generate + write {generation:7.1f} s, {rows:,} rows, "
             f"{size / 1e6:,.1f} MB gzip ({size / rows:.0f} B/row), "
-            f"{generation / n_users * 1000:.1f} ms/user, {rows / generation:,.0f} rows/s"
+            f"{generation / n_users * 1000:.1f} ms/user, {rows / generation:,.0f} rows/s, "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         report(
             f"        -> {FULL_SIZE_USERS:,} users at this rate: "

@@ -1,4 +1,4 @@
-"""Leakage guards, on a simulated log (the simulator's nodes, 60 users, default parameters).
+"""Leakage guards, on a simulated log (the simulator's nodes, 40 users, two months).
 
 - features at a cutoff do not change when every event at or after the cutoff is deleted;
 - labels depend only on the events inside the horizon (and on who is at risk);
@@ -38,7 +38,9 @@ from sparkify_kedro.pipelines.feature_engineering.nodes import (
 from sparkify_kedro.pipelines.simulation.nodes import generate_events
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
 
-N_USERS = 60
+#: A small log keeps the tests fast: 40 users, a smaller song catalogue, one task per core.
+SMALL_LOG = {"n_users": 40, "min_partitions": 2}
+SMALL_CATALOGUE = {"n_artists": 2_000, "n_songs": 5_000}
 KEYS = ["user_id", "cutoff"]
 
 
@@ -59,10 +61,15 @@ def feature_params() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def simulated_events(spark) -> Iterator[DataFrame]:
-    """``clean_events`` of a 60-user simulated log (two months), cached."""
-    params = {**_parameters("simulation"), "n_users": N_USERS}
+    """``clean_events`` of a 40-user simulated log (two months), cached."""
+    params = _parameters("simulation")
+    params = {
+        **params,
+        **SMALL_LOG,
+        "catalogue": {**params["catalogue"], **SMALL_CATALOGUE},
+    }
     events = build_clean_events(parse_event_lines(generate_events(params))).cache()
-    assert events.count() > 10_000
+    assert events.count() > 20_000
     yield events
     events.unpersist()
 
@@ -82,7 +89,9 @@ def snapshot_labels(simulated_events, labeling_params, feature_params) -> DataFr
 
 @pytest.fixture(scope="module")
 def cutoffs(snapshot_labels) -> list[Any]:
-    values = [row["cutoff"] for row in snapshot_labels.select("cutoff").distinct().collect()]
+    values = [
+        row["cutoff"] for row in snapshot_labels.select("cutoff").distinct().collect()
+    ]
     assert len(values) >= 3
     return values
 
@@ -96,22 +105,30 @@ def _assert_same(actual: DataFrame, expected: DataFrame) -> None:
     pd.testing.assert_frame_equal(_pandas(actual), _pandas(expected), rtol=1e-9)
 
 
-def test_features_ignore_every_event_at_or_after_the_cutoff(
-    simulated_events, snapshot_labels, cutoffs, feature_params
-):
-    full = compute_user_features(simulated_events, snapshot_labels, feature_params)
-    truncated = reduce(
-        DataFrame.unionByName,
-        [
-            compute_user_features(
-                simulated_events.where(F.col("ts") < F.lit(cutoff)),
-                snapshot_labels.where(F.col("cutoff") == F.lit(cutoff)),
-                feature_params,
-            )
-            for cutoff in cutoffs
-        ],
+def _per_cutoff_user(frame: DataFrame) -> DataFrame:
+    """``user_id`` replaced by "user_id@cutoff": one pseudo-user per (user, cutoff)."""
+    return frame.withColumn(
+        "user_id", F.concat_ws("@", "user_id", F.col("cutoff").cast("string"))
     )
-    _assert_same(truncated, full)
+
+
+def test_features_ignore_every_event_at_or_after_the_cutoff(
+    simulated_events, snapshot_labels, feature_params
+):
+    """Each (user, cutoff) gets its own copy of the user's events, cut at the cutoff, under
+    a pseudo-user id, so that one computation covers every cutoff."""
+    full = compute_user_features(simulated_events, snapshot_labels, feature_params)
+    keys = snapshot_labels.select(*KEYS)
+    truncated_events = (
+        simulated_events.join(keys, "user_id")
+        .where(F.col("ts") < F.col("cutoff"))
+        .transform(_per_cutoff_user)
+        .drop("cutoff")
+    )
+    truncated = compute_user_features(
+        truncated_events, _per_cutoff_user(keys), feature_params
+    )
+    _assert_same(truncated, _per_cutoff_user(full))
 
 
 def test_labels_depend_only_on_events_inside_the_horizon(
@@ -120,11 +137,16 @@ def test_labels_depend_only_on_events_inside_the_horizon(
     """At each cutoff, labels are unchanged when every event at or after the horizon's end
     is deleted and every earlier churn event other than a cancellation (which decides who
     is at risk) is turned into a plain Home visit."""
-    horizon, observation = labeling_params["horizon_days"], feature_params["observation_days"]
+    horizon, observation = (
+        labeling_params["horizon_days"],
+        feature_params["observation_days"],
+    )
     relabelled = []
     for cutoff in cutoffs:
         end = F.timestamp_add("DAY", F.lit(horizon), F.lit(cutoff))
-        early_churn = (F.col("ts") < F.lit(cutoff)) & (F.col("page") != CANCELLATION_PAGE)
+        early_churn = (F.col("ts") < F.lit(cutoff)) & (
+            F.col("page") != CANCELLATION_PAGE
+        )
         altered = simulated_events.where(F.col("ts") < end).withColumn(
             "page", F.when(early_churn, F.lit("Home")).otherwise(F.col("page"))
         )
@@ -132,7 +154,9 @@ def test_labels_depend_only_on_events_inside_the_horizon(
             altered, snapshot_labels.select(F.lit(cutoff).alias("cutoff")), observation
         )
         relabelled.append(
-            label_snapshots(at_risk, select_churn_events(altered, labeling_params), horizon)
+            label_snapshots(
+                at_risk, select_churn_events(altered, labeling_params), horizon
+            )
         )
     _assert_same(reduce(DataFrame.unionByName, relabelled), snapshot_labels)
 
@@ -155,7 +179,9 @@ def test_users_who_cancelled_before_a_cutoff_are_not_at_risk(
         (F.col("cancelled_at") < F.col("cutoff"))
         & (
             F.col("cancelled_at")
-            >= F.timestamp_add("DAY", F.lit(-feature_params["observation_days"]), "cutoff")
+            >= F.timestamp_add(
+                "DAY", F.lit(-feature_params["observation_days"]), "cutoff"
+            )
         )
     )
     assert active_then_cancelled.count() > 0
@@ -169,7 +195,9 @@ def test_user_mode_features_use_only_events_before_the_first_churn(
     labels = build_churn_labels(
         simulated_events, churn_events, params, feature_params["observation_days"]
     ).cache()
-    first_churn = churn_events.groupBy("user_id").agg(F.min("churn_time").alias("first"))
+    first_churn = churn_events.groupBy("user_id").agg(
+        F.min("churn_time").alias("first")
+    )
     churners = labels.where("label = 1").join(first_churn, "user_id")
     assert churners.count() > 0
     assert churners.where(F.col("cutoff") != F.col("first")).count() == 0
@@ -187,13 +215,17 @@ def test_user_mode_features_use_only_events_before_the_first_churn(
 def test_pipelines_write_labels_features_and_model_input(
     simulated_events, snapshot_labels, tmp_path, feature_params
 ):
-    simulated_events.write.parquet(str(tmp_path / "03_primary" / "clean_events.parquet"))
+    simulated_events.write.parquet(
+        str(tmp_path / "03_primary" / "clean_events.parquet")
+    )
     run_pipeline("churn_labeling", tmp_path)
     run_pipeline("feature_engineering", tmp_path)
 
     labels = load_dataset("churn_labels", tmp_path)
     table = load_dataset("model_input_table", tmp_path)
-    features = [name for group in feature_params["feature_groups"].values() for name in group]
+    features = [
+        name for group in feature_params["feature_groups"].values() for name in group
+    ]
     assert table.columns == ["user_id", "cutoff", "label", "churn_type", *features]
     assert load_dataset("user_features", tmp_path).columns == [*KEYS, *features]
     _assert_same(labels, snapshot_labels)

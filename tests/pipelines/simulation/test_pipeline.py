@@ -65,7 +65,7 @@ def _file_contents(path: Path) -> list[bytes]:
 def test_same_seed_same_bytes_other_seed_differs(
     spark, simulation_params: dict[str, Any], tmp_path: Path
 ):
-    small = {**simulation_params, "n_users": 12}
+    small = {**simulation_params, "n_users": 6}
     first = write_log(small, tmp_path / "a")
     second = write_log(small, tmp_path / "b")
     write_log({**small, "seed": small["seed"] + 1}, tmp_path / "c")
@@ -253,8 +253,12 @@ def test_churners_degrade_before_churning(
 
 
 def test_data_processing_reads_the_log(default_log: DataFrame, simulation_params):
-    parsed = parse_event_lines(default_log)
-    report = build_data_quality_report(parsed, build_clean_events(parsed))
+    # As in the pipeline, where parsed_events and clean_events are written once and reread.
+    parsed = parse_event_lines(default_log).cache()
+    clean = build_clean_events(parsed).cache()
+    report = build_data_quality_report(parsed, clean)
+    clean.unpersist()
+    parsed.unpersist()
     assert report["lines_quarantined"] == 0
     dropped = {k: v for k, v in report["rows_dropped_by_reason"].items() if v}
     assert set(dropped) == {"logged_out", "guest"}

@@ -196,7 +196,7 @@ def build_catalogue(spec: CatalogueSpec) -> Catalogue:
             artists.append(
                 f"{firsts[i % len(firsts)]} {vocab.LAST_NAMES[j % len(vocab.LAST_NAMES)]}"
             )
-        elif style == 2:  # noqa: PLR2004
+        elif style == 2:
             artists.append(f"{words[i % len(words)]} {nouns[j % len(nouns)]}")
         else:
             artists.append(f"{nouns[i % len(nouns)]} & the {words[j % len(words)]}s")
@@ -205,7 +205,8 @@ def build_catalogue(spec: CatalogueSpec) -> Catalogue:
         artists[index] = name
 
     artist_of_song = rng.integers(0, n_artists, n_songs).tolist()
-    t1, t2 = rng.integers(0, 10**6, n_songs).tolist(), rng.integers(0, 10**6, n_songs)
+    t1 = rng.integers(0, 10**6, n_songs).tolist()
+    t2 = rng.integers(0, 10**6, n_songs).tolist()
     title_styles = rng.integers(0, 3, n_songs).tolist()
     garbled = (rng.random(n_songs) < spec.double_encoded_share).tolist()
     lengths = np.clip(
@@ -214,7 +215,7 @@ def build_catalogue(spec: CatalogueSpec) -> Catalogue:
     lengths = np.round(lengths, 5).tolist()
     fragments = []
     for k in range(n_songs):
-        i, j = t1[k], int(t2[k])
+        i, j = t1[k], t2[k]
         if title_styles[k] == 0:
             title = f"{words[i % len(words)]} {nouns[j % len(nouns)]}"
         elif title_styles[k] == 1:
@@ -422,7 +423,7 @@ class UserSimulator:
     def acceptance(self, t: float) -> float:
         """Relative chance a session starts at time ``t`` (daily and weekly rhythm)."""
         weekday = int((t // DAY + 3) % 7)  # 1970-01-01 was a Thursday; 0 = Monday
-        weekend = self.weekend_acceptance if weekday >= 5 else 1.0  # noqa: PLR2004
+        weekend = self.weekend_acceptance if weekday >= 5 else 1.0
         return self.hour_acceptance[int(t % DAY // 3600)] * weekend
 
     def session_id(self, t: float, previous: int, u: float) -> int:
@@ -482,11 +483,13 @@ class _UserStream:
         guest_pending = next(self.uni) < p["guest"]["session_share"]
         guest_at = self.active_from + next(self.uni) * (sim.end - self.active_from)
         t, first = float(self.active_from), True
-        walk_step = p["traits"]["mood_walk_sd"] * math.sqrt(3.0)
+        walk_step = p["traits"]["mood_walk_sd"] * math.sqrt(
+            3.0
+        )  # uniform step, this sd
+        walk_memory = 1.0 - p["traits"]["mood_walk_reversion"]
         while True:
-            self.mood_walk = self.mood_walk * (1.0 - p["traits"]["mood_walk_reversion"]) + (
-                walk_step * (2.0 * next(self.uni) - 1.0)
-            )
+            step = walk_step * (2.0 * next(self.uni) - 1.0)
+            self.mood_walk = self.mood_walk * walk_memory + step
             mood = (
                 profile.satisfaction
                 + profile.satisfaction_trend * (t - sim.start) / WEEK
@@ -553,7 +556,7 @@ class _UserStream:
                 follow = self.free_choice(page, rates)
             if page == NEXT_SONG:
                 self.ts += max(1, round(sim.catalogue.lengths[song]))
-            elif PAGE_HTTP[follow][1] == 307:  # noqa: PLR2004
+            elif PAGE_HTTP[follow][1] == 307:
                 self.ts += 1
             else:
                 self.ts += self.pause(p["page_gap_seconds"])
