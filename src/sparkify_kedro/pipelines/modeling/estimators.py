@@ -128,7 +128,13 @@ def build_classifier_pipeline(
         )
         calibration = [
             VectorSlicer(inputCol=_SVC_MARGINS, outputCol=_SVC_MARGIN, indices=[1]),
-            LogisticRegression(featuresCol=_SVC_MARGIN, labelCol=LABEL, regParam=0.0),
+            LogisticRegression(
+                featuresCol=_SVC_MARGIN,
+                labelCol=LABEL,
+                regParam=0.0,
+                maxIter=25,
+                tol=1e-4,
+            ),
         ]
         return Pipeline(stages=[*stages, classifier, *calibration]), classifier
     classifier = cls(

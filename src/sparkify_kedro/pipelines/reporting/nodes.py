@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from functools import reduce
+from itertools import cycle
 from typing import Any
 
 import pandas as pd
@@ -43,7 +44,7 @@ def churn_rate_by_segment(
 
     ``segments`` maps a segment name (``level``) to a column of ``model_input_table``
     (``level_at_cutoff``). A missing value counts as ``unknown``. Columns: ``segment``,
-    ``value``, ``rows``, ``churners``, ``churn_rate``; per segment, largest value first.
+    ``value``, ``rows``, ``churners``, ``churn_rate``; per segment, most rows first.
     """
     parts = [
         model_input_table.groupBy(
@@ -315,18 +316,17 @@ def plot_model_comparison_png(model_metrics: pd.DataFrame) -> Figure:
         [i + width * (len(table.columns) - 1) / 2 for i in range(len(table.index))],
         table.index,
     )
+    styles = cycle(["--", ":", "-."])
     for baseline in baselines.dropna(subset=["auc_pr"]).itertuples():
-        ax.axhline(baseline.auc_pr, linestyle="--", color="grey")
-        ax.annotate(
-            f"baseline {baseline.algorithm}",
-            (0, baseline.auc_pr),
-            xycoords=("axes fraction", "data"),
-            va="bottom",
-            fontsize=8,
+        ax.axhline(
+            baseline.auc_pr,
+            linestyle=next(styles),
+            color="grey",
+            label=f"baseline {baseline.algorithm} ({baseline.auc_pr:.3f})",
         )
     ax.set_ylim(0, 1)
     ax.set_ylabel("test AUC-PR")
-    ax.legend(title="feature set")
+    ax.legend(title="feature set / baseline")
     ax.set_title("Model comparison: test AUC-PR by algorithm and feature set")
     return figure
 

@@ -39,6 +39,8 @@ PROFILE_SCHEMA = T.StructType(
         T.StructField("engagement", T.DoubleType()),
         T.StructField("satisfaction", T.DoubleType()),
         T.StructField("satisfaction_trend", T.DoubleType()),
+        T.StructField("decline_start", T.LongType()),
+        T.StructField("decline_rate", T.DoubleType()),
         T.StructField("ad_tolerance", T.DoubleType()),
         T.StructField("price_sensitivity", T.DoubleType()),
         T.StructField("session_gap_days", T.DoubleType()),
@@ -55,7 +57,14 @@ _PROFILE_ARROW_SCHEMA = pa.schema(
         for f in PROFILE_SCHEMA.fields
     ]
 )
-_PROFILE_TRAITS = tuple(field.name for field in PROFILE_SCHEMA.fields[4:])
+_PROFILE_TRAITS = (
+    "engagement",
+    "satisfaction",
+    "satisfaction_trend",
+    "ad_tolerance",
+    "price_sensitivity",
+    "session_gap_days",
+)
 _LINES_PER_BATCH = 50_000
 _CANCELLATION, _DOWNGRADE = "Cancellation Confirmation", "Submit Downgrade"
 
@@ -119,6 +128,15 @@ def _profiles_of_users(
                 trait: [getattr(p, trait) for p in profiles]
                 for trait in _PROFILE_TRAITS
             },
+            # Users whose satisfaction never declines have neither a start nor a rate.
+            "decline_start": [
+                None if math.isinf(p.decline_start) else int(p.decline_start * 1000)
+                for p in profiles
+            ],
+            "decline_rate": [
+                None if math.isinf(p.decline_start) else p.decline_rate
+                for p in profiles
+            ],
         }
         yield pa.RecordBatch.from_pydict(
             {name: columns[name] for name in names}, schema=_PROFILE_ARROW_SCHEMA
@@ -141,7 +159,9 @@ def build_simulation_truth(
 ) -> DataFrame:
     """One row per simulated user: latent traits, and when and how the user churned.
 
-    Traits are redrawn from ``(seed, user id)`` exactly as the generator drew them. Churn is
+    Traits are redrawn from ``(seed, user id)`` exactly as the generator drew them
+    (``decline_start`` and ``decline_rate`` are null for users whose satisfaction never
+    starts to fall, ``decline_start`` may precede the period). Churn is
     read from the log: ``cancellation_time`` (the Cancellation Confirmation),
     ``first_downgrade_time`` and ``downgrades`` (Submit Downgrade rows); ``churn_type`` is
     ``cancellation`` or ``downgrade``, whichever came first, and ``churn_time`` its time
@@ -178,6 +198,8 @@ def build_simulation_truth(
         F.timestamp_millis("registration").alias("registration"),
         "start_level",
         *_PROFILE_TRAITS,
+        F.timestamp_millis("decline_start").alias("decline_start"),
+        "decline_rate",
         churn_type.alias("churn_type"),
         F.timestamp_millis(F.least("cancel_ms", "downgrade_ms")).alias("churn_time"),
         F.timestamp_millis("cancel_ms").alias("cancellation_time"),
@@ -205,7 +227,7 @@ def _info(figure: str, simulated: float | None, published: float) -> dict[str, A
     return {
         "figure": figure,
         "simulated": None if simulated is None else round(simulated, 6),
-        "published": published,
+        "published": round(published, 6),
     }
 
 

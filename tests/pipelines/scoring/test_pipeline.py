@@ -1,0 +1,94 @@
+"""``modeling`` then ``scoring`` through Kedro on a small simulated log (fast settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from sparkify_kedro.pipelines.data_processing.nodes import (
+    build_clean_events,
+    parse_event_lines,
+)
+from sparkify_kedro.pipelines.feature_engineering.nodes import build_scoring_cutoffs
+from sparkify_kedro.pipelines.modeling.pipeline import FEATURE_SETS
+from sparkify_kedro.pipelines.simulation.nodes import generate_events
+from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
+
+ALGORITHMS = {
+    "GBTClassifier",
+    "RandomForestClassifier",
+    "LogisticRegression",
+    "LinearSVC",
+}
+#: One grid point, two folds and few iterations: the flow, not the models, is under test.
+FAST_MODELING = {
+    "modeling": {
+        "cross_validation": {"num_folds": 2, "parallelism": 2},
+        "algorithms": {
+            "gbt": {"params": {"maxIter": 3}, "grid": {"maxDepth": [2]}},
+            "random_forest": {"params": {"numTrees": 5}, "grid": {"maxDepth": [3]}},
+            "logistic_regression": {
+                "params": {"maxIter": 5},
+                "grid": {"regParam": [0.1]},
+            },
+            "linear_svc": {"params": {"maxIter": 5}, "grid": {"regParam": [0.1]}},
+        },
+    }
+}
+
+
+def _parameters(name: str) -> dict[str, Any]:
+    path = PROJECT_ROOT / "conf" / "base" / f"parameters_{name}.yml"
+    return yaml.safe_load(path.read_text())[name]
+
+
+@pytest.fixture(scope="module")
+def flow(spark, tmp_path_factory):
+    """A 60-user simulated log run through labels, features, modeling and scoring."""
+    data_root = tmp_path_factory.mktemp("flow")
+    params = _parameters("simulation")
+    params = {
+        **params,
+        "n_users": 60,
+        "min_partitions": 2,
+        "catalogue": {**params["catalogue"], "n_artists": 2_000, "n_songs": 5_000},
+    }
+    clean_events = build_clean_events(parse_event_lines(generate_events(params)))
+    clean_events.write.parquet(str(data_root / "03_primary" / "clean_events.parquet"))
+    for name in ("churn_labeling", "feature_engineering", "modeling", "scoring"):
+        run_pipeline(name, data_root, FAST_MODELING)
+    return data_root
+
+
+def test_metrics_for_every_algorithm_and_feature_set(flow):
+    metrics = load_dataset("model_metrics", flow)
+    models = metrics[metrics["feature_set"] != "baseline"]
+    assert set(zip(models["feature_set"], models["algorithm"], strict=True)) == {
+        (feature_set, algorithm)
+        for feature_set in FEATURE_SETS
+        for algorithm in ALGORITHMS
+    }
+    baselines = metrics[metrics["feature_set"] == "baseline"]
+    assert set(baselines["algorithm"]) == {"always_no_churn", "one_rule"}
+    summary = load_dataset("model_metrics_json", flow)
+    assert len(summary["models"]) == len(metrics)
+    info = load_dataset("best_model_info", flow)
+    assert summary["best_model"] == info["name"]
+    assert not load_dataset("model_feature_weights", flow).empty
+
+
+def test_churn_scores_rank_every_eligible_user_once(spark, flow):
+    clean_events = spark.read.parquet(str(flow / "03_primary" / "clean_events.parquet"))
+    eligible = build_scoring_cutoffs(clean_events, _parameters("feature_engineering"))
+    scores = load_dataset("churn_scores", flow).toPandas()
+    assert sorted(scores["user_id"]) == sorted(
+        row.user_id for row in eligible.select("user_id").collect()
+    )
+    assert scores["churn_probability"].between(0, 1).all()
+    assert sorted(scores["rank"]) == list(range(1, len(scores) + 1))
+    assert set(scores["risk_tier"]) <= {"high", "medium", "low"}
+    assert scores["model"].nunique() == 1
+    table = load_dataset("churn_scores_csv", flow)
+    assert table["rank"].tolist() == list(range(1, len(scores) + 1))
