@@ -1,7 +1,8 @@
 """Leakage guards, on a simulated log (the simulator's nodes, 40 users, two months).
 
 - features at a cutoff do not change when every event at or after the cutoff is deleted;
-- labels depend only on the events inside the horizon (and on who is at risk);
+- labels depend only on the events inside the horizon, and who is at risk only on the
+  events before the cutoff;
 - a user who cancelled before a cutoff is not at risk at that cutoff;
 - in user mode, no event at or after the user's first churn event reaches a feature.
 
@@ -11,7 +12,6 @@ Then the two pipelines run through Kedro on the same log.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import reduce
 from typing import Any
 
 import pandas as pd
@@ -87,15 +87,6 @@ def snapshot_labels(simulated_events, labeling_params, feature_params) -> DataFr
     return labels
 
 
-@pytest.fixture(scope="module")
-def cutoffs(snapshot_labels) -> list[Any]:
-    values = [
-        row["cutoff"] for row in snapshot_labels.select("cutoff").distinct().collect()
-    ]
-    assert len(values) >= 3
-    return values
-
-
 def _pandas(frame: DataFrame) -> pd.DataFrame:
     """A small result as pandas, sorted by (user_id, cutoff), for exact comparison."""
     return frame.toPandas().sort_values(KEYS).reset_index(drop=True)
@@ -132,33 +123,44 @@ def test_features_ignore_every_event_at_or_after_the_cutoff(
 
 
 def test_labels_depend_only_on_events_inside_the_horizon(
-    simulated_events, snapshot_labels, cutoffs, labeling_params, feature_params
+    simulated_events, snapshot_labels, labeling_params
 ):
-    """At each cutoff, labels are unchanged when every event at or after the horizon's end
-    is deleted and every earlier churn event other than a cancellation (which decides who
-    is at risk) is turned into a plain Home visit."""
-    horizon, observation = (
-        labeling_params["horizon_days"],
-        feature_params["observation_days"],
+    """label, churn_type and churn_time of every at-risk (user, cutoff) come out the same
+    from the user's events in [cutoff, cutoff + horizon) alone."""
+    horizon = labeling_params["horizon_days"]
+    keys = snapshot_labels.select(*KEYS)
+    horizon_end = F.timestamp_add("DAY", F.lit(horizon), "cutoff")
+    horizon_events = (
+        simulated_events.join(keys, "user_id")
+        .where((F.col("ts") >= F.col("cutoff")) & (F.col("ts") < horizon_end))
+        .transform(_per_cutoff_user)
+        .drop("cutoff")
     )
-    relabelled = []
-    for cutoff in cutoffs:
-        end = F.timestamp_add("DAY", F.lit(horizon), F.lit(cutoff))
-        early_churn = (F.col("ts") < F.lit(cutoff)) & (
-            F.col("page") != CANCELLATION_PAGE
-        )
-        altered = simulated_events.where(F.col("ts") < end).withColumn(
-            "page", F.when(early_churn, F.lit("Home")).otherwise(F.col("page"))
-        )
-        at_risk = users_at_risk(
-            altered, snapshot_labels.select(F.lit(cutoff).alias("cutoff")), observation
-        )
-        relabelled.append(
-            label_snapshots(
-                at_risk, select_churn_events(altered, labeling_params), horizon
-            )
-        )
-    _assert_same(reduce(DataFrame.unionByName, relabelled), snapshot_labels)
+    relabelled = label_snapshots(
+        _per_cutoff_user(keys),
+        select_churn_events(horizon_events, labeling_params),
+        horizon,
+    )
+    _assert_same(relabelled, _per_cutoff_user(snapshot_labels))
+
+
+def test_who_is_at_risk_depends_only_on_events_before_the_cutoff(
+    simulated_events, snapshot_labels, feature_params
+):
+    """Every (user, cutoff) of the log, at risk or not, decided again from the user's events
+    before the cutoff alone: the same pairs are at risk."""
+    cutoffs = snapshot_labels.select("cutoff").distinct()
+    before_cutoff = (
+        simulated_events.crossJoin(cutoffs)
+        .where(F.col("ts") < F.col("cutoff"))
+        .transform(_per_cutoff_user)
+        .drop("cutoff")
+    )
+    at_risk = users_at_risk(before_cutoff, cutoffs, feature_params["observation_days"])
+    own_cutoff = F.split("user_id", "@")[1] == F.col("cutoff").cast("string")
+    _assert_same(
+        at_risk.where(own_cutoff), _per_cutoff_user(snapshot_labels.select(*KEYS))
+    )
 
 
 def test_users_who_cancelled_before_a_cutoff_are_not_at_risk(

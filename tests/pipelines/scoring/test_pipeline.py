@@ -46,12 +46,12 @@ def _parameters(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def flow(spark, tmp_path_factory):
-    """A 60-user simulated log run through labels, features, modeling and scoring."""
+    """A 40-user simulated log run through labels, features, modeling and scoring."""
     data_root = tmp_path_factory.mktemp("flow")
     params = _parameters("simulation")
     params = {
         **params,
-        "n_users": 60,
+        "n_users": 40,
         "min_partitions": 2,
         "catalogue": {**params["catalogue"], "n_artists": 2_000, "n_songs": 5_000},
     }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +13,6 @@ from pyspark.sql import DataFrame, SparkSession
 from sparkify_kedro.datasets import SparkTextLinesDataset
 from sparkify_kedro.pipelines.simulation.nodes import generate_events
 from tests.kedro_helpers import PROJECT_ROOT
-
-# The simulator runs Python inside Spark tasks: they must use this interpreter (with
-# numpy, pyarrow and the project installed), as `make` arranges with PYSPARK_PYTHON.
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 PARAMETERS_FILE = PROJECT_ROOT / "conf" / "base" / "parameters_simulation.yml"
 

@@ -126,12 +126,16 @@ def users_at_risk(
 
     At risk: at least one event in ``[cutoff - observation_days, cutoff)`` and no
     cancellation before the cutoff (a cancellation at the cutoff instant still counts as
-    churn in the horizon). The events are first reduced to (user, day) pairs, so the join
-    with the cutoffs is small.
+    churn in the horizon). The events are read once, reduced to (user, day) rows with the
+    day's cancellation, so the join with the cutoffs is small.
     """
-    active_days = clean_events.select(
+    active_days = clean_events.groupBy(
         "user_id", _utc_midnight(F.col("ts")).alias("day")
-    ).distinct()
+    ).agg(
+        F.min(F.when(F.col("page") == CANCELLATION_PAGE, F.col("ts"))).alias(
+            "cancelled_at"
+        )
+    )
     active = (
         active_days.join(F.broadcast(cutoffs.select("cutoff")))
         .where(
@@ -141,10 +145,8 @@ def users_at_risk(
         .select("user_id", "cutoff")
         .distinct()
     )
-    cancellations = (
-        clean_events.where(F.col("page") == CANCELLATION_PAGE)
-        .groupBy("user_id")
-        .agg(F.min("ts").alias("cancelled_at"))
+    cancellations = active_days.groupBy("user_id").agg(
+        F.min("cancelled_at").alias("cancelled_at")
     )
     return (
         active.join(cancellations, "user_id", "left")
