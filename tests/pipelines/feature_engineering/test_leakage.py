@@ -164,7 +164,7 @@ def test_who_is_at_risk_depends_only_on_events_before_the_cutoff(
 
 
 def test_users_who_cancelled_before_a_cutoff_are_not_at_risk(
-    simulated_events, snapshot_labels, cutoffs, feature_params
+    simulated_events, snapshot_labels, feature_params
 ):
     cancelled = (
         simulated_events.where(F.col("page") == CANCELLATION_PAGE)

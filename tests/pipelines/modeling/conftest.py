@@ -27,12 +27,12 @@ FAST_ALGORITHMS = {
     },
     "logistic_regression": {
         "estimator": "LogisticRegression",
-        "params": {"maxIter": 30},
+        "params": {"maxIter": 15},
         "grid": {"regParam": [0.0, 0.01]},
     },
     "linear_svc": {
         "estimator": "LinearSVC",
-        "params": {"maxIter": 30},
+        "params": {"maxIter": 15},
         "grid": {"regParam": [0.01]},
     },
 }
