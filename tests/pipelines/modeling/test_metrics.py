@@ -11,6 +11,7 @@ from sparkify_kedro.pipelines.modeling.metrics import (
     confusion_counts,
     evaluate_predictions,
     lift_at_top,
+    ranking_curve,
     ranking_metrics,
     threshold_metrics,
 )
@@ -91,3 +92,43 @@ def test_always_no_churn_scores_like_chance(spark):
     assert metrics["f1"] == 0.0
     assert metrics["lift_top_decile"] == pytest.approx(1.0)
     assert (metrics["n_rows"], metrics["n_churners"]) == (10, 2)
+
+
+@pytest.fixture(scope="module")
+def ten_scored_users(spark):
+    # Ranked by score: churn, churn, stay, churn, stay, stay, churn, stay, stay, stay.
+    labels = [1, 1, 0, 1, 0, 0, 1, 0, 0, 0]
+    scores = [0.95, 0.85, 0.75, 0.65, 0.55, 0.45, 0.35, 0.25, 0.15, 0.05]
+    return spark.createDataFrame(
+        list(zip(labels, scores, strict=True)), "label int, score double"
+    )
+
+
+def test_ranking_curve_on_ten_users_by_hand(ten_scored_users):
+    curve = ranking_curve(ten_scored_users, score_grid=100)
+
+    assert len(curve) == 11
+    start = curve.iloc[0]
+    assert (start["selected"], start["true_positive_rate"]) == (0, 0.0)
+    top_3 = curve.iloc[3]
+    assert top_3["threshold"] == pytest.approx(0.75)
+    assert top_3["selected"] == 3
+    assert top_3["churners_selected"] == 2
+    assert top_3["share_selected"] == pytest.approx(0.3)
+    assert top_3["true_positive_rate"] == pytest.approx(2 / 4)
+    assert top_3["false_positive_rate"] == pytest.approx(1 / 6)
+    assert top_3["precision"] == pytest.approx(2 / 3)
+    assert top_3["lift"] == pytest.approx((2 / 3) / 0.4)
+    end = curve.iloc[-1]
+    assert (end["true_positive_rate"], end["false_positive_rate"]) == (1.0, 1.0)
+    assert end["lift"] == pytest.approx(1.0)
+
+
+def test_ranking_curve_groups_scores_on_the_grid(spark):
+    rows = spark.createDataFrame(
+        [(1, 0.501), (0, 0.509), (0, 0.2)], "label int, score double"
+    )
+    curve = ranking_curve(rows, score_grid=10)
+
+    assert curve["threshold"].tolist()[1:] == pytest.approx([0.5, 0.2])
+    assert curve["selected"].tolist() == [0, 2, 3]

@@ -13,6 +13,7 @@ from sparkify_kedro.pipelines.modeling.nodes import (
     evaluate_baselines,
     prepare_training_rows,
     select_best_model,
+    select_best_model_test_curve,
     select_feature_columns,
     split_out_of_time,
     tune_and_evaluate,
@@ -41,7 +42,12 @@ def split(model_input_table):
 def test_every_algorithm_separates_held_out_rows(split, algorithm):
     train, test, _ = split
     result = tune_and_evaluate(
-        train, test, FEATURE_COLUMNS, FAST_ALGORITHMS[algorithm], FAST_CROSS_VALIDATION
+        train,
+        test,
+        FEATURE_COLUMNS,
+        FAST_ALGORITHMS[algorithm],
+        FAST_CROSS_VALIDATION,
+        test_curve_points=20,
     )
     assert result["metrics"]["auc_roc"] > 0.95
     assert result["metrics"]["auc_pr"] > 0.85
@@ -54,6 +60,12 @@ def test_every_algorithm_separates_held_out_rows(split, algorithm):
     if algorithm in ("gbt", "random_forest"):
         top = max(result["feature_weights"], key=lambda weight: weight["value"])
         assert top["feature"] == "signal"
+    # The test ranking curve: a starting row, then at most 20 + 1 score steps.
+    curve = result["test_curve"]
+    assert 2 <= len(curve) <= 22
+    assert curve[0]["selected"] == 0
+    assert curve[-1]["selected"] == 80
+    assert curve[-1]["true_positive_rate"] == 1.0
 
 
 def test_split_never_lets_a_training_horizon_cross_the_test_cutoff(spark):
@@ -108,7 +120,7 @@ def test_baselines(split):
     assert rule["metrics"]["auc_roc"] == pytest.approx(1.0)
 
 
-def _result(algorithm, auc_pr, cv_auc_pr):
+def _result(algorithm, auc_pr, cv_auc_pr, test_curve=()):
     metrics = {
         "auc_pr": auc_pr,
         "auc_roc": 0.5,
@@ -128,6 +140,7 @@ def _result(algorithm, auc_pr, cv_auc_pr):
         "threshold": 0.4,
         "metrics": metrics,
         "feature_weights": [],
+        "test_curve": list(test_curve),
     }
 
 
@@ -139,6 +152,18 @@ def test_best_model_by_test_auc_pr_then_cv():
     assert best["name"] == "LogisticRegression/large"
     assert best["feature_columns"] == FEATURE_COLUMNS
     assert best["test_metrics"]["auc_pr"] == 0.6
+
+
+def test_best_model_test_curve_is_the_selected_models_curve():
+    def steps(selected):
+        return [{"threshold": 0.5, "selected": n} for n in selected]
+
+    curve = select_best_model_test_curve(
+        small=[_result("GBTClassifier", 0.6, 0.2, steps([0, 1]))],
+        large=[_result("LogisticRegression", 0.6, 0.3, steps([0, 2, 3]))],
+    )
+    assert curve.columns.tolist() == ["threshold", "selected"]
+    assert curve["selected"].tolist() == [0, 2, 3]
 
 
 def test_model_metrics_table_sorted_by_auc_pr():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -27,8 +26,6 @@ from sparkify_kedro.pipelines.reporting.nodes import (
     plot_roc_pr_curves,
     plot_roc_pr_curves_png,
     plot_simulation_calibration,
-    ranking_curve,
-    score_best_model_on_test_rows,
 )
 
 SEGMENTS = {"level": "level_at_cutoff", "gender": "gender", "platform": "platform"}
@@ -159,44 +156,27 @@ def test_model_comparison_has_a_series_per_feature_set_and_baseline_lines(
     assert sorted(line.get_ydata()[0] for line in ax.lines) == [0.2, 0.3]
 
 
-@pytest.fixture(scope="module")
-def ten_scored_users(spark):
-    # Ranked by score: churn, churn, stay, churn, stay, stay, churn, stay, stay, stay.
-    labels = [1, 1, 0, 1, 0, 0, 1, 0, 0, 0]
-    scores = [0.95, 0.85, 0.75, 0.65, 0.55, 0.45, 0.35, 0.25, 0.15, 0.05]
-    return spark.createDataFrame(
-        list(zip(labels, scores, strict=True)), "label int, score double"
+@pytest.fixture
+def curve():
+    """A ranking curve worked out by hand: ten test rows, 4 churners, 6 others.
+
+    Best score first: churn, churn, stay, churn, stay, stay, churn, stay, stay, stay.
+    """
+    selected = pd.Series(range(11))
+    hits = pd.Series([0, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4])
+    precision = (hits / selected.where(selected > 0)).astype(float)
+    return pd.DataFrame(
+        {
+            "threshold": [math.inf] + [0.95 - 0.1 * step for step in range(10)],
+            "selected": selected,
+            "churners_selected": hits,
+            "share_selected": selected / 10,
+            "true_positive_rate": hits / 4,
+            "false_positive_rate": (selected - hits) / 6,
+            "precision": precision,
+            "lift": precision / 0.4,
+        }
     )
-
-
-def test_ranking_curve_on_ten_users_by_hand(ten_scored_users):
-    curve = ranking_curve(ten_scored_users, score_grid=100)
-
-    assert len(curve) == 11
-    start = curve.iloc[0]
-    assert (start["selected"], start["true_positive_rate"]) == (0, 0.0)
-    top_3 = curve.iloc[3]
-    assert top_3["threshold"] == pytest.approx(0.75)
-    assert top_3["selected"] == 3
-    assert top_3["churners_selected"] == 2
-    assert top_3["share_selected"] == pytest.approx(0.3)
-    assert top_3["true_positive_rate"] == pytest.approx(2 / 4)
-    assert top_3["false_positive_rate"] == pytest.approx(1 / 6)
-    assert top_3["precision"] == pytest.approx(2 / 3)
-    assert top_3["lift"] == pytest.approx((2 / 3) / 0.4)
-    end = curve.iloc[-1]
-    assert (end["true_positive_rate"], end["false_positive_rate"]) == (1.0, 1.0)
-    assert end["lift"] == pytest.approx(1.0)
-
-
-def test_ranking_curve_groups_scores_on_the_grid(spark):
-    rows = spark.createDataFrame(
-        [(1, 0.501), (0, 0.509), (0, 0.2)], "label int, score double"
-    )
-    curve = ranking_curve(rows, score_grid=10)
-
-    assert curve["threshold"].tolist()[1:] == pytest.approx([0.5, 0.2])
-    assert curve["selected"].tolist() == [0, 2, 3]
 
 
 BEST = {
@@ -207,9 +187,7 @@ BEST = {
 }
 
 
-def test_roc_pr_and_gains_figures_draw_the_curve(ten_scored_users):
-    curve = ranking_curve(ten_scored_users, score_grid=100)
-
+def test_roc_pr_and_gains_figures_draw_the_curve(curve):
     figure = plot_roc_pr_curves(curve, BEST)
     titles = [annotation.text for annotation in figure.layout.annotations]
     assert titles == ["ROC (AUC n/a)", "Precision-recall (AUC-PR 0.750)"]
@@ -305,27 +283,3 @@ def test_simulation_calibration_plots_ratios_and_ranges():
     assert list(ratios.x) == pytest.approx([1.1, 2.0])
     assert list(ratios.marker.color) == ["red", "grey"]
     assert "FAILED" in figure.layout.title.text
-
-
-def test_best_model_is_refitted_on_training_rows_and_scores_the_test_rows(spark):
-    first = datetime(2018, 10, 1)
-    rows = [
-        (f"u{user}", first + timedelta(days=7 * week), int(user % 3 == 0), float(user))
-        for user in range(30)
-        for week in range(3)
-    ]
-    table = spark.createDataFrame(
-        rows, "user_id string, cutoff timestamp, label int, signal double"
-    )
-    info = {
-        "algorithm": "LogisticRegression",
-        "feature_columns": {"numeric": ["signal"], "categorical": []},
-        "estimator_params": {"maxIter": 10},
-    }
-
-    predictions = score_best_model_on_test_rows(table, info, horizon_days=14)
-
-    assert predictions.columns == ["label", "score"]
-    scores = predictions.toPandas()
-    assert len(scores) == 30  # the last cutoff only
-    assert scores["score"].between(0, 1).all()

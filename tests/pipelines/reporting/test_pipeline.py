@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,19 @@ BEST_MODEL_INFO = {
     "threshold": 0.5,
     "test_metrics": {"auc_pr": 0.8, "auc_roc": 0.9},
 }
+#: The best model's test ranking curve (written by modeling): 30 rows, 9 churners.
+BEST_MODEL_TEST_CURVE = pd.DataFrame(
+    {
+        "threshold": [math.inf, 0.9, 0.4],
+        "selected": [0, 10, 30],
+        "churners_selected": [0, 6, 9],
+        "share_selected": [0.0, 1 / 3, 1.0],
+        "true_positive_rate": [0.0, 2 / 3, 1.0],
+        "false_positive_rate": [0.0, 4 / 21, 1.0],
+        "precision": [math.nan, 0.6, 0.3],
+        "lift": [math.nan, 2.0, 1.0],
+    }
+)
 
 
 def model_input_rows(
@@ -65,6 +79,7 @@ def reported(spark, tmp_path_factory) -> Path:
         catalog = context.catalog
         catalog.save("model_input_table", spark.createDataFrame(table))
         catalog.save("best_model_info", BEST_MODEL_INFO)
+        catalog.save("best_model_test_curve", BEST_MODEL_TEST_CURVE)
         catalog.save(
             "model_metrics",
             pd.DataFrame(
@@ -127,12 +142,12 @@ def reported(spark, tmp_path_factory) -> Path:
 
 #: Inputs saved by the fixture under 08_reporting/ (written by modeling and simulation).
 INPUT_FILES = {
+    "best_model_test_curve.csv",
     "model_metrics.csv",
     "model_feature_weights.csv",
     "simulation_calibration.json",
 }
 REPORT_FILES = [
-    "best_model_test_curve.csv",
     "churn_rate_by_segment.csv",
     "feature_separation.csv",
     "plotly/churn_rate_by_segment.json",
@@ -166,7 +181,6 @@ def test_every_report_is_written(reported):
         for suffix in ("", "_plot", "_png")
     }
     assert in_memory == {
-        "best_model_test_predictions",
         "strongest_feature_histograms",
         "churn_score_histogram",
     }
@@ -180,9 +194,9 @@ def test_reports_read_back_through_the_catalog(reported):
     separation = load_dataset("feature_separation", reported)
     assert separation.iloc[0]["feature"] == "thumbs_down_per_song"
 
-    curve = load_dataset("best_model_test_curve", reported)
-    assert curve["selected"].iloc[-1] == 30  # the test cutoff's rows
-    assert curve["true_positive_rate"].iloc[-1] == 1.0
+    roc_pr = load_dataset("roc_pr_curves_plot", reported)
+    assert list(roc_pr.data[0].x) == pytest.approx([0.0, 4 / 21, 1.0])
+    assert list(roc_pr.data[2].y) == pytest.approx([0.6, 0.3])  # PR: selected rows
 
     figure = load_dataset("model_comparison_plot", reported)
     assert [trace.name for trace in figure.data] == ["all"]

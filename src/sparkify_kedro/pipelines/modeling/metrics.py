@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -158,3 +159,46 @@ def evaluate_predictions(predictions: DataFrame) -> dict[str, float]:
         }
     finally:
         cached.unpersist()
+
+
+def ranking_curve(predictions: DataFrame, score_grid: int) -> pd.DataFrame:
+    """Cumulative counts of rows ranked by score: the ROC, PR and gains curves in one.
+
+    Scores are rounded down to multiples of ``1 / score_grid`` and grouped in Spark, so at
+    most ``score_grid + 1`` thresholds reach pandas. One row per threshold, highest first,
+    after a starting row where no one is selected: ``threshold``, ``selected`` and
+    ``churners_selected`` (rows with a score at or above it), ``share_selected``,
+    ``true_positive_rate`` (= recall = cumulative gain), ``false_positive_rate``,
+    ``precision`` and ``lift`` (precision over the overall churn rate).
+    """
+    rounded = F.floor(F.col(SCORE) * F.lit(score_grid)) / F.lit(score_grid)
+    steps = (
+        predictions.groupBy(rounded.alias("threshold"))
+        .agg(F.count("*").alias("rows"), F.sum(LABEL).alias("churners"))
+        .toPandas()
+        .sort_values("threshold", ascending=False)
+    )
+    start = pd.DataFrame({"threshold": [math.inf], "rows": [0], "churners": [0]})
+    curve = pd.concat([start, steps], ignore_index=True)
+    curve["selected"] = curve["rows"].cumsum()
+    curve["churners_selected"] = curve["churners"].cumsum()
+    total, churners = float(curve["rows"].sum()), float(curve["churners"].sum())
+    selected, hits = curve["selected"], curve["churners_selected"]
+    curve["share_selected"] = selected / total
+    curve["true_positive_rate"] = hits / churners if churners else math.nan
+    others = total - churners
+    curve["false_positive_rate"] = (selected - hits) / others if others else math.nan
+    curve["precision"] = (hits / selected.where(selected > 0)).astype(float)
+    curve["lift"] = curve["precision"] / (churners / total) if churners else math.nan
+    return curve[
+        [
+            "threshold",
+            "selected",
+            "churners_selected",
+            "share_selected",
+            "true_positive_rate",
+            "false_positive_rate",
+            "precision",
+            "lift",
+        ]
+    ]

@@ -34,6 +34,7 @@ from sparkify_kedro.pipelines.modeling.metrics import (
     best_f1_threshold,
     class_counts,
     evaluate_predictions,
+    ranking_curve,
 )
 
 logger = logging.getLogger(__name__)
@@ -233,13 +234,17 @@ def tune_and_evaluate(
     feature_columns: dict[str, list[str]],
     algorithm: dict[str, Any],
     cross_validation: dict[str, Any],
+    *,
+    test_curve_points: int,
 ) -> dict[str, Any]:
     """Tune one algorithm on one feature set and evaluate it on the test rows.
 
     Cross-validation picks the grid point with the best mean AUC-PR; the decision
     threshold maximises F1 on the out-of-fold training scores; the model refitted on all
     training rows is scored on the test rows. Returns the chosen parameters, threshold,
-    test metrics and feature weights (plain data, no Spark objects).
+    test metrics, feature weights and ``test_curve``, the ranking curve of the test
+    scores (:func:`ranking_curve` records, at most ``test_curve_points + 1``): plain
+    data, no Spark objects.
     """
     cv_model = _cross_validate(train_rows, feature_columns, algorithm, cross_validation)
     best_index = max(
@@ -262,6 +267,7 @@ def tune_and_evaluate(
         "threshold": threshold,
         "metrics": evaluate_predictions(test_scores),
         "feature_weights": feature_weights(cv_model.bestModel, test_scores),
+        "test_curve": ranking_curve(test_scores, test_curve_points).to_dict("records"),
     }
 
 
@@ -367,13 +373,20 @@ def _selection_key(result: dict[str, Any]) -> tuple[float, float]:
     return (-math.inf if math.isnan(auc_pr) else auc_pr, result["cv_auc_pr"])
 
 
+def _best_result(
+    feature_set_results: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """The result with the best test AUC-PR (ties: best CV AUC-PR), with its feature set."""
+    return max(_flatten(feature_set_results), key=_selection_key)
+
+
 def select_best_model(**feature_set_results: list[dict[str, Any]]) -> dict[str, Any]:
     """The (algorithm, feature set) with the best test AUC-PR (ties: best CV AUC-PR).
 
     Returns what is needed to refit and describe it: algorithm, feature set, feature
     columns, estimator parameters, decision threshold and test metrics.
     """
-    best = max(_flatten(feature_set_results), key=_selection_key)
+    best = _best_result(feature_set_results)
     keys = ("algorithm", "feature_set", "feature_columns", "estimator_params")
     return {
         "name": f"{best['algorithm']}/{best['feature_set']}",
@@ -381,6 +394,17 @@ def select_best_model(**feature_set_results: list[dict[str, Any]]) -> dict[str, 
         "threshold": best["threshold"],
         "test_metrics": best["metrics"],
     }
+
+
+def select_best_model_test_curve(
+    **feature_set_results: list[dict[str, Any]],
+) -> pd.DataFrame:
+    """The best model's ranking curve on the test rows, as a table.
+
+    The model is the one :func:`select_best_model` picks; its ``test_curve`` records
+    become one row per score threshold, highest first (columns of :func:`ranking_curve`).
+    """
+    return pd.DataFrame.from_records(_best_result(feature_set_results)["test_curve"])
 
 
 def refit_best_model(

@@ -15,6 +15,7 @@ from sparkify_kedro.pipelines.modeling.nodes import (
     prepare_training_rows,
     refit_best_model,
     select_best_model,
+    select_best_model_test_curve,
     select_feature_columns,
     split_out_of_time,
     summarise_model_metrics,
@@ -46,13 +47,14 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
             *[
                 Node(
                     tune_and_evaluate,
-                    inputs=[
-                        _TRAINING_ROWS,
-                        _TEST_ROWS,
-                        "feature_columns",
-                        f"params:modeling.algorithms.{algorithm}",
-                        "params:modeling.cross_validation",
-                    ],
+                    inputs={
+                        "train_rows": _TRAINING_ROWS,
+                        "test_rows": _TEST_ROWS,
+                        "feature_columns": "feature_columns",
+                        "algorithm": f"params:modeling.algorithms.{algorithm}",
+                        "cross_validation": "params:modeling.cross_validation",
+                        "test_curve_points": "params:modeling.test_curve_points",
+                    },
                     outputs=f"{algorithm}_result",
                     name=f"tune_and_evaluate_{algorithm}",
                 )
@@ -72,6 +74,7 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
         "feature_engineering.feature_groups",
         "feature_engineering.categorical_features",
         "modeling.cross_validation",
+        "modeling.test_curve_points",
         *[f"modeling.algorithms.{algorithm}" for algorithm in ALGORITHMS],
     }
     return pipeline(
@@ -133,6 +136,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=results,
                 outputs="best_model_info",
                 name="select_best_model",
+            ),
+            Node(
+                select_best_model_test_curve,
+                inputs=results,
+                outputs="best_model_test_curve",
+                name="select_best_model_test_curve",
             ),
             Node(
                 refit_best_model,

@@ -20,17 +20,7 @@ from plotly.subplots import make_subplots
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.modeling.estimators import (
-    build_classifier_pipeline,
-    churn_probability,
-)
-from sparkify_kedro.pipelines.modeling.nodes import (
-    WEIGHT,
-    split_out_of_time,
-    with_class_weights,
-)
-
-LABEL, SCORE = "label", "score"
+LABEL = "label"
 CHURNERS, OTHERS = "churners", "others"
 BASELINE = "baseline"
 _COLOURS = {CHURNERS: "#d62728", OTHERS: "#1f77b4"}
@@ -331,73 +321,7 @@ def plot_model_comparison_png(model_metrics: pd.DataFrame) -> Figure:
     return figure
 
 
-# ------------------------------------------------------------ the best model on test
-def score_best_model_on_test_rows(
-    model_input_table: DataFrame, best_model_info: dict[str, Any], horizon_days: int
-) -> DataFrame:
-    """``label`` and ``score`` of the best model on the out-of-time test rows.
-
-    Rebuilds the model that ``modeling`` evaluated: the same split
-    (``split_out_of_time``), the chosen algorithm, features and parameters fitted,
-    class-weighted, on the training rows only, then applied to the test rows.
-    ``best_model`` itself is refitted on the test rows too, so it cannot be used here.
-    """
-    train, test, _ = split_out_of_time(model_input_table, horizon_days)
-    estimator, _ = build_classifier_pipeline(
-        best_model_info["feature_columns"],
-        best_model_info["algorithm"],
-        best_model_info["estimator_params"],
-        WEIGHT,
-    )
-    model = estimator.fit(with_class_weights(train))
-    return model.transform(test).select(
-        F.col(LABEL).cast("int").alias(LABEL), churn_probability().alias(SCORE)
-    )
-
-
-def ranking_curve(predictions: DataFrame, score_grid: int) -> pd.DataFrame:
-    """Cumulative counts of rows ranked by score: the ROC, PR and gains curves in one.
-
-    Scores are rounded down to multiples of ``1 / score_grid`` and grouped in Spark, so at
-    most ``score_grid + 1`` thresholds reach pandas. One row per threshold, highest first,
-    after a starting row where no one is selected: ``threshold``, ``selected`` and
-    ``churners_selected`` (rows with a score at or above it), ``share_selected``,
-    ``true_positive_rate`` (= recall = cumulative gain), ``false_positive_rate``,
-    ``precision`` and ``lift`` (precision over the overall churn rate).
-    """
-    rounded = F.floor(F.col(SCORE) * F.lit(score_grid)) / F.lit(score_grid)
-    steps = (
-        predictions.groupBy(rounded.alias("threshold"))
-        .agg(F.count("*").alias("rows"), F.sum(LABEL).alias("churners"))
-        .toPandas()
-        .sort_values("threshold", ascending=False)
-    )
-    start = pd.DataFrame({"threshold": [math.inf], "rows": [0], "churners": [0]})
-    curve = pd.concat([start, steps], ignore_index=True)
-    curve["selected"] = curve["rows"].cumsum()
-    curve["churners_selected"] = curve["churners"].cumsum()
-    total, churners = float(curve["rows"].sum()), float(curve["churners"].sum())
-    selected, hits = curve["selected"], curve["churners_selected"]
-    curve["share_selected"] = selected / total
-    curve["true_positive_rate"] = hits / churners if churners else math.nan
-    others = total - churners
-    curve["false_positive_rate"] = (selected - hits) / others if others else math.nan
-    curve["precision"] = (hits / selected.where(selected > 0)).astype(float)
-    curve["lift"] = curve["precision"] / (churners / total) if churners else math.nan
-    return curve[
-        [
-            "threshold",
-            "selected",
-            "churners_selected",
-            "share_selected",
-            "true_positive_rate",
-            "false_positive_rate",
-            "precision",
-            "lift",
-        ]
-    ]
-
-
+# -------------------------------------------------- curves of the best model on test
 def _test_metric(best_model_info: dict[str, Any], name: str) -> str:
     """A test metric of the best model, formatted for a title."""
     value = best_model_info["test_metrics"].get(name)
@@ -413,7 +337,11 @@ def _churn_rate(curve: pd.DataFrame) -> float:
 def plot_roc_pr_curves(
     curve: pd.DataFrame, best_model_info: dict[str, Any]
 ) -> go.Figure:
-    """ROC and precision-recall curves of the best model on the test rows."""
+    """ROC and precision-recall curves of the best model on the test rows.
+
+    ``curve`` is the model's ranking curve on the test rows (``best_model_test_curve``,
+    one row per score threshold, computed by ``modeling``).
+    """
     roc = f"ROC (AUC {_test_metric(best_model_info, 'auc_roc')})"
     pr = f"Precision-recall (AUC-PR {_test_metric(best_model_info, 'auc_pr')})"
     figure = make_subplots(rows=1, cols=2, subplot_titles=[roc, pr])

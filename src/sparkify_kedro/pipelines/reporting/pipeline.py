@@ -1,10 +1,11 @@
 """The ``reporting`` pipeline: figures of the data, the models and the scores.
 
 ``create_pipeline`` needs only production datasets (``model_input_table``,
-``model_metrics``, ``model_feature_weights``, ``best_model_info``, ``churn_scores``), so
-it runs on a real log. The simulator's calibration figure needs ``simulation_calibration``,
-which only the demo flow has: it is a pipeline of its own,
-``create_simulation_reporting_pipeline``, to be added to the demo flow.
+``model_metrics``, ``model_feature_weights``, ``best_model_info``,
+``best_model_test_curve``, ``churn_scores``), so it runs on a real log. The simulator's
+calibration figure needs ``simulation_calibration``, which only the demo flow has: it
+is a pipeline of its own, ``create_simulation_reporting_pipeline``, to be added to the
+demo flow.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -26,8 +27,6 @@ from sparkify_kedro.pipelines.reporting.nodes import (
     plot_roc_pr_curves,
     plot_roc_pr_curves_png,
     plot_simulation_calibration,
-    ranking_curve,
-    score_best_model_on_test_rows,
 )
 
 
@@ -86,7 +85,7 @@ def _data_report() -> Pipeline:
 
 
 def _model_report() -> Pipeline:
-    """Model comparison, curves, gains and weights of the best model."""
+    """Model comparison; curves, gains and weights of the best model (from ``modeling``)."""
     return Pipeline(
         [
             Node(
@@ -100,22 +99,6 @@ def _model_report() -> Pipeline:
                 inputs="model_metrics",
                 outputs="model_comparison_png",
                 name="plot_model_comparison_png",
-            ),
-            Node(
-                score_best_model_on_test_rows,
-                inputs=[
-                    "model_input_table",
-                    "best_model_info",
-                    "params:churn_labeling.horizon_days",
-                ],
-                outputs="best_model_test_predictions",
-                name="score_best_model_on_test_rows",
-            ),
-            Node(
-                ranking_curve,
-                inputs=["best_model_test_predictions", "params:reporting.score_grid"],
-                outputs="best_model_test_curve",
-                name="compute_best_model_ranking_curve",
             ),
             Node(
                 plot_roc_pr_curves,
