@@ -20,6 +20,7 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 # Spark's Python workers run this interpreter, with the project's packages.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
 @pytest.fixture(scope="session")

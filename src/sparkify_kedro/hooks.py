@@ -25,6 +25,8 @@ def build_spark_session(spark_conf: dict[str, object], app_name: str) -> SparkSe
         # Python workers of local Spark run this interpreter (and its packages), not
         # whatever `python3` comes first on the PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # and every Spark service of this process binds to loopback
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     conf = SparkConf().setAll([(key, str(value)) for key, value in spark_conf.items()])
     spark = SparkSession.builder.appName(app_name).config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel(str(spark_conf.get("spark.log.level", "WARN")))

@@ -32,3 +32,23 @@ def test_the_data_processing_pipeline_has_its_own_view(viz_site):
     view = json.loads((viz_site / "api" / "pipelines" / "data_processing").read_text())
     tasks = {node["name"] for node in view["nodes"] if node["type"] == "task"}
     assert "parse_event_lines" in tasks
+
+
+def test_every_dataset_sits_in_a_layer(viz_site):
+    main = json.loads((viz_site / "api" / "main").read_text())
+    without_layer = [
+        node["name"]
+        for node in main["nodes"]
+        if node["type"] == "data" and not node["layer"]
+    ]
+    assert without_layer == []
+    assert main["layers"] == [
+        "raw",
+        "intermediate",
+        "primary",
+        "feature",
+        "model_input",
+        "models",
+        "model_output",
+        "reporting",
+    ]
