@@ -11,7 +11,26 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from tests.kedro_helpers import FIXTURES
+from tests.kedro_helpers import FIXTURES, run_pipeline
+
+#: A demo run small enough for the test suite: 80 simulated users, every stage, and
+#: modeling with one grid point, two folds and few iterations (the flow is under test here;
+#: model quality has its own tests and benchmark).
+SMALL_DEMO_PARAMS = {
+    "simulation": {"n_users": 80, "seed": 3},
+    "modeling": {
+        "cross_validation": {"num_folds": 2, "parallelism": 2},
+        "algorithms": {
+            "gbt": {"params": {"maxIter": 3}, "grid": {"maxDepth": [2]}},
+            "random_forest": {"params": {"numTrees": 5}, "grid": {"maxDepth": [3]}},
+            "logistic_regression": {
+                "params": {"maxIter": 5},
+                "grid": {"regParam": [0.1]},
+            },
+            "linear_svc": {"params": {"maxIter": 5}, "grid": {"regParam": [0.1]}},
+        },
+    },
+}
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 # PySpark turns timestamps into naive datetimes in the process's time zone: make it UTC, like
@@ -50,3 +69,11 @@ def spark() -> Iterator[SparkSession]:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def small_demo_data_root(spark, tmp_path_factory) -> Path:
+    """``kedro run --pipelines demo`` on 80 simulated users, once per test session."""
+    data_root = tmp_path_factory.mktemp("small_demo")
+    run_pipeline("demo", data_root, SMALL_DEMO_PARAMS)
+    return data_root

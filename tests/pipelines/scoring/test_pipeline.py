@@ -1,4 +1,4 @@
-"""``modeling`` then ``scoring`` through Kedro on a small simulated log (fast settings)."""
+"""``modeling`` then ``scoring`` through Kedro, as run by the small demo of the test session."""
 
 from __future__ import annotations
 
@@ -7,35 +7,15 @@ from typing import Any
 import pytest
 import yaml
 
-from sparkify_kedro.pipelines.data_processing.nodes import (
-    build_clean_events,
-    parse_event_lines,
-)
 from sparkify_kedro.pipelines.feature_engineering.nodes import build_scoring_cutoffs
 from sparkify_kedro.pipelines.modeling.pipeline import FEATURE_SETS
-from sparkify_kedro.pipelines.simulation.nodes import generate_events
-from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
+from tests.kedro_helpers import PROJECT_ROOT, load_dataset
 
 ALGORITHMS = {
     "GBTClassifier",
     "RandomForestClassifier",
     "LogisticRegression",
     "LinearSVC",
-}
-#: One grid point, two folds and few iterations: the flow, not the models, is under test.
-FAST_MODELING = {
-    "modeling": {
-        "cross_validation": {"num_folds": 2, "parallelism": 2},
-        "algorithms": {
-            "gbt": {"params": {"maxIter": 3}, "grid": {"maxDepth": [2]}},
-            "random_forest": {"params": {"numTrees": 5}, "grid": {"maxDepth": [3]}},
-            "logistic_regression": {
-                "params": {"maxIter": 5},
-                "grid": {"regParam": [0.1]},
-            },
-            "linear_svc": {"params": {"maxIter": 5}, "grid": {"regParam": [0.1]}},
-        },
-    }
 }
 
 
@@ -45,21 +25,9 @@ def _parameters(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def flow(spark, tmp_path_factory):
-    """A 40-user simulated log run through labels, features, modeling and scoring."""
-    data_root = tmp_path_factory.mktemp("flow")
-    params = _parameters("simulation")
-    params = {
-        **params,
-        "n_users": 40,
-        "min_partitions": 2,
-        "catalogue": {**params["catalogue"], "n_artists": 2_000, "n_songs": 5_000},
-    }
-    clean_events = build_clean_events(parse_event_lines(generate_events(params)))
-    clean_events.write.parquet(str(data_root / "03_primary" / "clean_events.parquet"))
-    for name in ("churn_labeling", "feature_engineering", "modeling", "scoring"):
-        run_pipeline(name, data_root, FAST_MODELING)
-    return data_root
+def flow(small_demo_data_root):
+    """The data root of the test session's small demo run (every stage, fast modeling)."""
+    return small_demo_data_root
 
 
 def test_metrics_for_every_algorithm_and_feature_set(flow):

@@ -1,0 +1,53 @@
+"""``kedro run --pipelines demo``: the simulator feeding every stage, end to end."""
+
+from __future__ import annotations
+
+from kedro.framework.project import pipelines
+from kedro.io import MemoryDataset
+
+from tests.conftest import SMALL_DEMO_PARAMS
+from tests.kedro_helpers import kedro_session
+
+
+def test_the_demo_writes_every_dataset_it_declares(small_demo_data_root):
+    with kedro_session(small_demo_data_root, SMALL_DEMO_PARAMS) as session:
+        catalog = session.load_context().catalog
+        persisted = [
+            name
+            for name in pipelines["demo"].datasets()
+            if not name.startswith("params:")
+            and name != "parameters"
+            and not isinstance(catalog.get(name), MemoryDataset)
+        ]
+        assert {
+            "simulated_events",
+            "clean_events",
+            "churn_scores",
+            "model_metrics",
+        } <= set(persisted)
+        missing = [name for name in persisted if not catalog.exists(name)]
+    assert missing == []
+
+
+def test_the_demo_scores_users_with_a_model_from_the_comparison(small_demo_data_root):
+    with kedro_session(small_demo_data_root, SMALL_DEMO_PARAMS) as session:
+        catalog = session.load_context().catalog
+        quality = catalog.load("data_quality_report")
+        metrics = catalog.load("model_metrics")
+        best = catalog.load("best_model_info")
+        scores = catalog.load("churn_scores").toPandas()
+
+    assert quality["books_balance"] is True
+    assert quality["lines_quarantined"] == 0
+    assert set(quality["rows_dropped_by_reason"]) <= {
+        "logged_out",
+        "guest",
+        "duplicate_event",
+    }
+    assert len(metrics) == 3 * 4 + 2  # feature sets x algorithms + two baselines
+    assert best["name"] in set(metrics["algorithm"] + "/" + metrics["feature_set"])
+    assert len(scores) > 0
+    assert scores["rank"].tolist() == list(range(1, len(scores) + 1))
+    assert scores["churn_probability"].between(0, 1).all()
+    assert (scores["model"] == best["name"]).all()
+    assert scores["churn_probability"].is_monotonic_decreasing
