@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from sparkify_kedro.events import (
+    ANONYMOUS_AUTH,
     CLEAN_EVENT_COLUMNS,
     CLEAN_EVENT_SCHEMA,
     KNOWN_PAGES,
@@ -82,8 +83,14 @@ def _classify(
         for name in (*_INTEGER_FIELDS, "length")
     ]
     rules += [
-        (event["auth"] == "Logged Out", DROPPED, "logged_out"),
-        (event["auth"] == "Guest", DROPPED, "guest"),
+        (
+            event["auth"] == auth,
+            DROPPED,
+            auth.lower().replace(" ", "_"),
+        )  # logged_out, guest
+        for auth in sorted(ANONYMOUS_AUTH)
+    ]
+    rules += [
         (
             event["userId"].isNull() | (F.trim(event["userId"]) == ""),
             DROPPED,
