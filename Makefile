@@ -12,7 +12,7 @@ export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser demo test lint viz viz-build clean
+.PHONY: setup browser demo test test-cluster lint viz viz-build clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@bash scripts/check_java.sh
@@ -38,6 +38,9 @@ lint: setup
 
 test: lint browser  ## lint, format check and the whole test suite
 	$(BIN)/pytest
+
+test-cluster: setup  ## the cluster tests: a local standalone Spark cluster on 127.0.0.1
+	$(BIN)/pytest -m cluster tests/cluster
 
 viz: setup  ## browse the pipelines on http://127.0.0.1:4141
 	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser

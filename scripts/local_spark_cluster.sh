@@ -8,6 +8,8 @@
 #   scripts/local_spark_cluster.sh stop       # stop everything this script started
 #   scripts/local_spark_cluster.sh run CMD... # start, run CMD with SPARK_MASTER_URL set, stop
 #                                             # (also when CMD fails or is interrupted)
+#   scripts/local_spark_cluster.sh kill-worker N  # SIGKILL worker N and its executors, as if
+#                                             # its machine died (fault-tolerance tests)
 #
 # Settings (environment): SPARK_CLUSTER_DIR (logs, pids, work dirs; default a folder under
 # $TMPDIR), SPARK_CLUSTER_WORKERS (2), SPARK_WORKER_MEMORY (2g), SPARK_MASTER_PORT (7077),
@@ -106,10 +108,23 @@ status() {
   echo "master: $master_url, registered workers: $(registered_workers)"
 }
 
+kill_worker() {  # the worker JVM leads its own process group; its executors are in it too
+  local pid_file="$cluster_dir/pids/worker-$1.pid" pid
+  [ -e "$pid_file" ] || { echo "no worker $1 in $cluster_dir/pids" >&2; exit 1; }
+  pid=$(cat "$pid_file")
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
+  rm -f "$pid_file"
+  echo "worker-$1 (process group $pid) killed."
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  kill-worker)
+    [ "$#" -eq 2 ] || { echo "usage: $0 kill-worker N" >&2; exit 2; }
+    kill_worker "$2"
+    ;;
   run)
     shift
     [ "$#" -gt 0 ] || { echo "usage: $0 run COMMAND [ARGS...]" >&2; exit 2; }
@@ -118,7 +133,7 @@ case "${1:-}" in
     SPARK_MASTER_URL=$master_url "$@"  # start exported SPARK_LOCAL_IP: the driver stays on loopback too
     ;;
   *)
-    echo "usage: $0 start|stop|status|run COMMAND..." >&2
+    echo "usage: $0 start|stop|status|kill-worker N|run COMMAND..." >&2
     exit 2
     ;;
 esac
