@@ -131,12 +131,19 @@ def prepare_training_rows(
     every model of every feature set reads them.
     """
     folds = F.pmod(F.xxhash64(USER), F.lit(num_folds)).cast("int")
-    return (
-        with_class_weights(train_rows)
-        .withColumn(FOLD, folds)
-        .repartition(partitions)
-        .cache()
-    )
+    return in_stable_order(
+        with_class_weights(train_rows).withColumn(FOLD, folds), partitions
+    ).cache()
+
+
+def in_stable_order(rows: DataFrame, partitions: int) -> DataFrame:
+    """``rows`` hash-partitioned by user and sorted by (user, cutoff) in each partition.
+
+    Tree ensembles draw bootstrap samples per partition in row order, and every learner
+    adds partial sums in row order: a fixed placement and order make a fit independent of
+    how upstream shuffles happened to arrive (local[*] or a cluster, one run or the next).
+    """
+    return rows.repartition(partitions, USER).sortWithinPartitions(USER, CUTOFF)
 
 
 def select_feature_columns(
@@ -421,7 +428,9 @@ def refit_best_model(
         best_model_info["estimator_params"],
         WEIGHT,
     )
-    return pipeline.fit(with_class_weights(model_input_table).repartition(partitions))
+    return pipeline.fit(
+        in_stable_order(with_class_weights(model_input_table), partitions)
+    )
 
 
 def summarise_model_metrics(
