@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from enum import Enum
 from typing import Any
 
 from kedro.io.core import DatasetError
 from kedro_datasets._typing import TablePreview
 from kedro_datasets.spark import SparkDataset as _KedroSparkDataset
+from kedro_datasets.spark.spark_dataset import strip_dbfs_prefix
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+logger = logging.getLogger(__name__)
+
+#: The empty file Spark's output committer writes last, once every task's output is in place.
+SUCCESS_MARKER = "_SUCCESS"
 
 
 def _short_reason(exc: BaseException) -> str:
@@ -37,8 +45,77 @@ def _session_for_previews() -> SparkSession:
     )
 
 
+class WriteState(Enum):
+    """Where a Spark write of a path stands, as its file system shows it."""
+
+    MISSING = "missing"  # nothing at the path
+    COMPLETE = "complete"  # a plain file, or a folder holding Spark's _SUCCESS marker
+    INCOMPLETE = "incomplete"  # a folder without the marker: a write stopped half-way
+
+
+def write_state(path: str) -> WriteState:
+    """The :class:`WriteState` of ``path``, through Hadoop's file system API.
+
+    The same call works for ``file://``, ``hdfs://``, ``s3a://``, ``gs://`` and ``abfss://``
+    paths, with the credentials the SparkSession was configured with.
+    """
+    spark = SparkSession.builder.getOrCreate()
+    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
+    filesystem = hadoop_path.getFileSystem(
+        spark.sparkContext._jsc.hadoopConfiguration()
+    )
+    if not filesystem.exists(hadoop_path):
+        return WriteState.MISSING
+    if filesystem.getFileStatus(hadoop_path).isFile():
+        return WriteState.COMPLETE
+    marker = spark._jvm.org.apache.hadoop.fs.Path(hadoop_path, SUCCESS_MARKER)
+    return WriteState.COMPLETE if filesystem.exists(marker) else WriteState.INCOMPLETE
+
+
 class SparkDataset(_KedroSparkDataset):
-    """kedro-datasets' ``SparkDataset``, plus a ``preview`` of its first rows for kedro-viz."""
+    """kedro-datasets' ``SparkDataset`` that never mistakes a half-written folder for data.
+
+    Spark writes a dataset folder through its output committer and adds ``_SUCCESS`` last
+    (``mode: overwrite`` deletes the old folder first). A folder without the marker is what
+    a run killed during the write leaves behind, so:
+
+    * ``exists()`` is False for it: ``kedro run --only-missing-outputs`` writes it again;
+    * ``load()`` refuses it with a ``DatasetError`` instead of reading part of the rows.
+
+    Delta tables keep kedro-datasets' behaviour (their transaction log is the commit).
+    Adds a ``preview`` of the first rows for kedro-viz.
+    """
+
+    @property
+    def _path(self) -> str:
+        return strip_dbfs_prefix(self._fs_prefix + str(self._get_load_path()))
+
+    def _uses_commit_marker(self) -> bool:
+        return self._file_format != "delta"
+
+    def load(self) -> DataFrame:
+        if (
+            self._uses_commit_marker()
+            and write_state(self._path) is WriteState.INCOMPLETE
+        ):
+            raise DatasetError(
+                f"'{self._path}' is incomplete: it has no {SUCCESS_MARKER} marker, so the "
+                f"run that wrote it stopped half-way. Run the node that writes it again "
+                f"(for example `kedro run --only-missing-outputs`)."
+            )
+        return super().load()
+
+    def _exists(self) -> bool:
+        if not self._uses_commit_marker():
+            return super()._exists()
+        state = write_state(self._path)
+        if state is WriteState.INCOMPLETE:
+            logger.warning(
+                "'%s' has no %s marker (a write stopped half-way): treated as missing.",
+                self._path,
+                SUCCESS_MARKER,
+            )
+        return state is WriteState.COMPLETE
 
     def preview(self, nrows: int = 10) -> TablePreview:
         """The first ``nrows`` rows as a table (``{"columns": [...], "data": [[...]]}``)."""
@@ -63,7 +140,9 @@ class SparkTextLinesDataset(SparkDataset):
 
     Compression (``.gz``, ``.bz2``) is recognised from the file names. Loading fails with one
     clear ``DatasetError`` naming the path when it is missing, unreadable or holds no line,
-    instead of a Java stack trace later in the run.
+    instead of a Java stack trace later in the run. A folder is read whether or not Spark
+    wrote it (event logs come from elsewhere); ``exists()``, which only matters when the
+    dataset is a node's output, still asks for Spark's ``_SUCCESS`` marker.
     """
 
     def __init__(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from kedro.io.core import DatasetError, Version
 
@@ -68,5 +70,17 @@ def test_versions_are_kept(model_input_table, tmp_path):
         filepath=str(tmp_path / "best_model"), version=Version(None, None)
     )
     assert latest.resolve_load_version() == "2026-01-02T00.00.00.000Z"
+
+    # a later save killed half-way: the folder is there, the _SUCCESS marker is not
+    interrupted = tmp_path / "best_model" / "2026-01-03T00.00.00.000Z" / "best_model"
+    shutil.copytree(
+        tmp_path / "best_model" / "2026-01-02T00.00.00.000Z" / "best_model", interrupted
+    )
+    (interrupted / "_SUCCESS").unlink()
+    latest = SparkMLModelDataset(
+        filepath=str(tmp_path / "best_model"), version=Version(None, None)
+    )
+    assert latest.resolve_load_version() == "2026-01-02T00.00.00.000Z"
+    assert latest.exists()
     with pytest.raises(DatasetError, match="PipelineModel"):
         latest.save("not a model")
