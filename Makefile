@@ -36,10 +36,11 @@ lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
-test: lint browser  ## lint, format check and the whole test suite
+test: lint browser  ## lint, format check, the whole test suite, then the cluster tests
 	$(BIN)/pytest
+	$(BIN)/pytest -m cluster tests/cluster
 
-test-cluster: setup  ## the cluster tests: a local standalone Spark cluster on 127.0.0.1
+test-cluster: setup  ## only the cluster tests: a local standalone Spark cluster on 127.0.0.1
 	$(BIN)/pytest -m cluster tests/cluster
 
 viz: setup  ## browse the pipelines on http://127.0.0.1:4141

@@ -9,16 +9,19 @@ cluster job looks like. Outputs are compared by reading the files with pandas.
 Tests, in file order (the last one kills a worker, so it runs last):
 
 * the demo on the cluster equals the demo in the local environment;
-* a run stopped after feature engineering, resumed with ``--only-missing-outputs``, does not
-  redo finished work and ends with the same outputs;
+* the driver (the ``kedro run`` process and its JVM) killed while ``user_features`` is being
+  written: the half-written folder is not mistaken for data, and ``--from-nodes
+  build_user_features`` finishes the run without redoing finished work;
 * a worker killed while ``feature_engineering`` runs: Spark reruns the lost work on the other
-  worker and the run ends with the same outputs.
+  worker and the run completes; stopped there (``--to-nodes``), it is finished with
+  ``--only-missing-outputs`` without redoing finished work. Both end with the same outputs.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,7 +45,8 @@ N_USERS = 100
 PARAMS = f"simulation.n_users={N_USERS},simulation.seed=42"
 RUN_TIMEOUT = 900  # seconds for one kedro run; a hung cluster fails the test, not CI
 
-# Not part of `make test` yet (see README, "Running on a cluster"): `make test-cluster`.
+# Deselected by a plain `pytest` (pyproject addopts); `make test` (CI) runs them after the
+# rest, `make test-cluster` alone.
 pytestmark = pytest.mark.cluster
 
 
@@ -248,6 +252,55 @@ def _files(root: Path) -> dict[str, int]:
 def _table(path: Path) -> pd.DataFrame:
     frame = pd.read_parquet(path)
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def test_killed_driver_then_resumed_from_nodes(
+    cluster: Cluster, local_reference: Path, tmp_path: Path
+) -> None:
+    """SIGKILL the whole driver (Python and JVM) during a Spark write, then ``--from-nodes``.
+
+    The kill lands while ``user_features`` is being written (its ``_temporary`` folder is
+    there), so the folder is left without Spark's ``_SUCCESS`` marker. The resumed run
+    reruns ``build_user_features`` and what follows it, no node before it, rewrites no file
+    the stopped run had finished, and ends with the local run's outputs.
+    """
+    being_written = tmp_path / "04_feature" / "user_features.parquet"
+    driver = subprocess.Popen(
+        _kedro_args(cluster),
+        cwd=PROJECT_ROOT,
+        env=_run_env(tmp_path, cluster),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the JVM dies with it
+    )
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not (being_written / "_temporary").exists():
+            assert driver.poll() is None, "the run ended before writing user_features"
+            assert time.monotonic() < deadline, "user_features was never written"
+            time.sleep(0.02)
+        os.killpg(driver.pid, signal.SIGKILL)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=60)
+    assert not (being_written / "_SUCCESS").exists(), "the kill came after the commit"
+    assert not (tmp_path / "05_model_input" / "model_input_table.parquet").exists()
+
+    finished = {
+        name: mtime
+        for name, mtime in _files(tmp_path).items()
+        if not name.startswith("04_feature/user_features.parquet/")
+    }
+    output, _ = _kedro_run(tmp_path, cluster, "--from-nodes", "build_user_features")
+    for node in ("generate_events", "build_clean_events", "build_churn_labels"):
+        assert f"Running node: {node}" not in output
+    assert "Running node: build_user_features" in output
+    after = _files(tmp_path)
+    rewritten = [name for name, mtime in finished.items() if after.get(name) != mtime]
+    assert rewritten == [], f"finished datasets written again: {rewritten[:10]}"
+    assert (being_written / "_SUCCESS").exists()
+    _assert_same_outputs(tmp_path, local_reference)
 
 
 def _kill_worker_during(

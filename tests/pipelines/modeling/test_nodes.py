@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from sparkify_kedro.pipelines.modeling.nodes import (
     build_model_metrics,
+    collect_model_results,
     evaluate_baselines,
     prepare_training_rows,
     select_best_model,
@@ -146,8 +147,13 @@ def _result(algorithm, auc_pr, cv_auc_pr, test_curve=()):
 
 def test_best_model_by_test_auc_pr_then_cv():
     best = select_best_model(
-        small=[_result("LinearSVC", math.nan, 0.9), _result("GBTClassifier", 0.6, 0.2)],
-        large=[_result("LogisticRegression", 0.6, 0.3)],
+        {
+            "small": [
+                _result("LinearSVC", math.nan, 0.9),
+                _result("GBTClassifier", 0.6, 0.2),
+            ],
+            "large": [_result("LogisticRegression", 0.6, 0.3)],
+        }
     )
     assert best["name"] == "LogisticRegression/large"
     assert best["feature_columns"] == FEATURE_COLUMNS
@@ -159,17 +165,31 @@ def test_best_model_test_curve_is_the_selected_models_curve():
         return [{"threshold": 0.5, "selected": n} for n in selected]
 
     curve = select_best_model_test_curve(
-        small=[_result("GBTClassifier", 0.6, 0.2, steps([0, 1]))],
-        large=[_result("LogisticRegression", 0.6, 0.3, steps([0, 2, 3]))],
+        {
+            "small": [_result("GBTClassifier", 0.6, 0.2, steps([0, 1]))],
+            "large": [_result("LogisticRegression", 0.6, 0.3, steps([0, 2, 3]))],
+        }
     )
     assert curve.columns.tolist() == ["threshold", "selected"]
     assert curve["selected"].tolist() == [0, 2, 3]
 
 
+def test_results_are_grouped_by_feature_set_in_the_order_given():
+    gbt, svc, lr = (_result(name, 0.5, 0.5) for name in ("GBT", "SVC", "LR"))
+    grouped = collect_model_results(
+        engagement_experience__gbt=gbt,
+        engagement_experience__linear_svc=svc,
+        all__lr=lr,
+    )
+    assert grouped == {"engagement_experience": [gbt, svc], "all": [lr]}
+    with pytest.raises(ValueError, match="not named <feature_set>__<algorithm>"):
+        collect_model_results(gbt=gbt)
+
+
 def test_model_metrics_table_sorted_by_auc_pr():
     baseline = {**_result("always_no_churn", 0.2, None), "feature_set": "baseline"}
     table = build_model_metrics(
-        [baseline], small=[_result("GBTClassifier", 0.7, 0.5)], large=[]
+        [baseline], {"small": [_result("GBTClassifier", 0.7, 0.5)], "large": []}
     )
     assert table["algorithm"].tolist() == ["GBTClassifier", "always_no_churn"]
     assert table["feature_set"].tolist() == ["small", "baseline"]

@@ -278,9 +278,24 @@ def tune_and_evaluate(
     }
 
 
-def collect_model_results(*results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The results of one feature set's models as one list."""
-    return list(results)
+#: Separates feature set and algorithm in the keyword names of :func:`collect_model_results`.
+RESULT_KEY_SEPARATOR = "__"
+
+
+def collect_model_results(**results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every model's result, grouped by feature set: ``{feature_set: [result, ...]}``.
+
+    Keyword names are ``<feature_set>__<algorithm>``; results keep the order given.
+    """
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for key, result in results.items():
+        feature_set, _, algorithm = key.partition(RESULT_KEY_SEPARATOR)
+        if not algorithm:
+            raise ValueError(
+                f"Result '{key}' is not named <feature_set>{RESULT_KEY_SEPARATOR}<algorithm>."
+            )
+        grouped.setdefault(feature_set, []).append(result)
+    return grouped
 
 
 def evaluate_baselines(
@@ -321,11 +336,11 @@ def evaluate_baselines(
 
 
 def build_model_metrics(
-    baselines: list[dict[str, Any]], **feature_set_results: list[dict[str, Any]]
+    baselines: list[dict[str, Any]], model_results: dict[str, list[dict[str, Any]]]
 ) -> pd.DataFrame:
     """One row per (feature set, algorithm) and per baseline, best test AUC-PR first.
 
-    ``feature_set_results`` maps each feature set's name to its models' results.
+    ``model_results`` maps each feature set's name to its models' results.
     """
     rows = [
         {
@@ -338,7 +353,7 @@ def build_model_metrics(
             "test_churners": result["metrics"]["n_churners"],
             "params": json.dumps(result["estimator_params"], sort_keys=True),
         }
-        for result in [*baselines, *_flatten(feature_set_results)]
+        for result in [*baselines, *_flatten(model_results)]
     ]
     return (
         pd.DataFrame(rows)
@@ -348,17 +363,19 @@ def build_model_metrics(
 
 
 def _flatten(
-    feature_set_results: dict[str, list[dict[str, Any]]],
+    model_results: dict[str, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
     """Every model result in one list, each tagged with its ``feature_set``."""
     return [
         {"feature_set": feature_set, **result}
-        for feature_set, results in feature_set_results.items()
+        for feature_set, results in model_results.items()
         for result in results
     ]
 
 
-def build_feature_weights(**feature_set_results: list[dict[str, Any]]) -> pd.DataFrame:
+def build_feature_weights(
+    model_results: dict[str, list[dict[str, Any]]],
+) -> pd.DataFrame:
     """Feature importances (trees) and coefficients (linear models) of every model."""
     return pd.DataFrame(
         [
@@ -367,7 +384,7 @@ def build_feature_weights(**feature_set_results: list[dict[str, Any]]) -> pd.Dat
                 "algorithm": result["algorithm"],
                 **weight,
             }
-            for result in _flatten(feature_set_results)
+            for result in _flatten(model_results)
             for weight in result["feature_weights"]
         ],
         columns=["feature_set", "algorithm", "feature", "kind", "value"],
@@ -381,19 +398,21 @@ def _selection_key(result: dict[str, Any]) -> tuple[float, float]:
 
 
 def _best_result(
-    feature_set_results: dict[str, list[dict[str, Any]]],
+    model_results: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     """The result with the best test AUC-PR (ties: best CV AUC-PR), with its feature set."""
-    return max(_flatten(feature_set_results), key=_selection_key)
+    return max(_flatten(model_results), key=_selection_key)
 
 
-def select_best_model(**feature_set_results: list[dict[str, Any]]) -> dict[str, Any]:
+def select_best_model(
+    model_results: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
     """The (algorithm, feature set) with the best test AUC-PR (ties: best CV AUC-PR).
 
     Returns what is needed to refit and describe it: algorithm, feature set, feature
     columns, estimator parameters, decision threshold and test metrics.
     """
-    best = _best_result(feature_set_results)
+    best = _best_result(model_results)
     keys = ("algorithm", "feature_set", "feature_columns", "estimator_params")
     return {
         "name": f"{best['algorithm']}/{best['feature_set']}",
@@ -404,14 +423,14 @@ def select_best_model(**feature_set_results: list[dict[str, Any]]) -> dict[str, 
 
 
 def select_best_model_test_curve(
-    **feature_set_results: list[dict[str, Any]],
+    model_results: dict[str, list[dict[str, Any]]],
 ) -> pd.DataFrame:
     """The best model's ranking curve on the test rows, as a table.
 
     The model is the one :func:`select_best_model` picks; its ``test_curve`` records
     become one row per score threshold, highest first (columns of :func:`ranking_curve`).
     """
-    return pd.DataFrame.from_records(_best_result(feature_set_results)["test_curve"])
+    return pd.DataFrame.from_records(_best_result(model_results)["test_curve"])
 
 
 def refit_best_model(

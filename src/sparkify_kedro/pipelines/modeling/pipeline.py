@@ -8,6 +8,7 @@ its own Kedro namespace; its parameters (the feature groups) come from
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from sparkify_kedro.pipelines.modeling.nodes import (
+    RESULT_KEY_SEPARATOR,
     build_feature_weights,
     build_model_metrics,
     collect_model_results,
@@ -60,12 +61,6 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
                 )
                 for algorithm in ALGORITHMS
             ],
-            Node(
-                collect_model_results,
-                inputs=[f"{algorithm}_result" for algorithm in ALGORITHMS],
-                outputs="model_results",
-                name="collect_model_results",
-            ),
         ]
     )
     # Kedro namespaces parameters too: the shared ones keep their names, the feature set's
@@ -89,8 +84,12 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    # Keyword inputs: each node receives the results keyed by feature set name.
-    results = {name: f"{name}.model_results" for name in FEATURE_SETS}
+    # Every (feature set, algorithm) result, by keyword <feature_set>__<algorithm>.
+    every_result = {
+        f"{feature_set}{RESULT_KEY_SEPARATOR}{algorithm}": f"{feature_set}.{algorithm}_result"
+        for feature_set in FEATURE_SETS
+        for algorithm in ALGORITHMS
+    }
     shared = Pipeline(
         [
             Node(
@@ -120,26 +119,32 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="evaluate_baselines",
             ),
             Node(
+                collect_model_results,
+                inputs=every_result,
+                outputs="model_results",
+                name="collect_model_results",
+            ),
+            Node(
                 build_model_metrics,
-                inputs={"baselines": "baseline_results", **results},
+                inputs=["baseline_results", "model_results"],
                 outputs="model_metrics",
                 name="build_model_metrics",
             ),
             Node(
                 build_feature_weights,
-                inputs=results,
+                inputs="model_results",
                 outputs="model_feature_weights",
                 name="build_feature_weights",
             ),
             Node(
                 select_best_model,
-                inputs=results,
+                inputs="model_results",
                 outputs="best_model_info",
                 name="select_best_model",
             ),
             Node(
                 select_best_model_test_curve,
-                inputs=results,
+                inputs="model_results",
                 outputs="best_model_test_curve",
                 name="select_best_model_test_curve",
             ),
