@@ -9,10 +9,15 @@ from that node on must read only saved datasets, parameters and the pipeline's o
 
 from __future__ import annotations
 
+import logging
+import shutil
+
+import pandas as pd
 import pytest
 from kedro.framework.project import pipelines
 from kedro.io import MemoryDataset
 
+from tests.conftest import SMALL_DEMO_PARAMS
 from tests.kedro_helpers import kedro_session
 
 
@@ -68,3 +73,57 @@ def test_the_feature_and_model_stages_are_resume_points(catalog):
     for name in ("build_user_features", "split_out_of_time", "score_users"):
         (node,) = [node for node in whole.nodes if node.name == name]
         assert all(_is_saved(catalog, dataset) for dataset in node.inputs), name
+
+
+def _nodes_run(records: list[logging.LogRecord]) -> set[str]:
+    prefix = "Running node: "
+    return {
+        record.getMessage()[len(prefix) :].split(":")[0].strip()
+        for record in records
+        if record.getMessage().startswith(prefix)
+    }
+
+
+def test_a_run_stopped_during_modeling_does_not_tune_finished_models_again(
+    small_demo_data_root, tmp_path, caplog
+):
+    """``--only-missing-outputs`` after one model's result was lost: only that model is tuned.
+
+    The finished small demo is copied, then one tuned model's result and the metrics table
+    are removed, as if the run had stopped while tuning ``all.gbt``.
+    """
+    data_root = tmp_path / "stopped"
+    shutil.copytree(small_demo_data_root, data_root)
+    lost_result = data_root / "06_models" / "evaluations" / "all" / "gbt.json"
+    expected_result = lost_result.read_text()
+    expected_metrics = pd.read_csv(data_root / "08_reporting" / "model_metrics.csv")
+    lost_result.unlink()
+    (data_root / "08_reporting" / "model_metrics.csv").unlink()
+    evaluations = data_root / "06_models" / "evaluations"
+    kept_results = {
+        path: path.stat().st_mtime_ns for path in evaluations.rglob("*.json")
+    }
+    assert len(kept_results) == 3 * 4 - 1 + 1  # the other models, and the baselines
+
+    with (
+        caplog.at_level(logging.INFO),
+        kedro_session(data_root, SMALL_DEMO_PARAMS) as session,
+    ):
+        session.run(pipeline_names=["demo"], only_missing_outputs=True)
+
+    # Kedro logs node names without their namespace: which tuning ran is told by the files
+    assert _nodes_run(caplog.records) == {
+        "split_out_of_time",  # the training and test rows live in memory
+        "prepare_training_rows",
+        "tune_and_evaluate_gbt",
+        "collect_model_results",
+        "build_model_metrics",
+    }
+    assert {path: path.stat().st_mtime_ns for path in kept_results} == kept_results
+    assert lost_result.read_text() == expected_result  # the same fit, the same file
+    pd.testing.assert_frame_equal(
+        pd.read_csv(data_root / "08_reporting" / "model_metrics.csv"),
+        expected_metrics,
+        check_exact=False,
+        atol=1e-9,
+    )
