@@ -46,7 +46,7 @@ def test_a_write_stopped_before_its_commit_is_missing(users, tmp_path):
         (task_dir / part.name).write_bytes(part.read_bytes())
     dataset = _dataset(stopped)
 
-    assert write_state(str(stopped)) is WriteState.INCOMPLETE
+    assert write_state(str(stopped)) is WriteState.INTERRUPTED
     assert not dataset.exists()  # kedro-datasets' own check raises here instead
     with pytest.raises(DatasetError, match="incomplete: it has no _SUCCESS marker"):
         dataset.load()
@@ -58,6 +58,7 @@ def test_a_write_stopped_during_its_commit_is_missing_then_rewritten(users, tmp_
     dataset = _dataset(path)
     dataset.save(users.limit(1))
     (path / "_SUCCESS").unlink()
+    assert write_state(str(path)) is WriteState.UNMARKED
     assert not dataset.exists()
     with pytest.raises(DatasetError, match="Run the node that writes it again"):
         dataset.load()
@@ -82,3 +83,13 @@ def test_an_event_log_folder_from_elsewhere_loads_without_a_marker(spark, tmp_pa
     folder.mkdir()
     (folder / "part-1.json").write_text('{"page": "Home"}\n{"page": "About"}\n')
     assert SparkTextLinesDataset(filepath=str(folder)).load().count() == 2
+
+
+def test_an_interrupted_text_write_is_refused(spark, tmp_path):
+    folder = tmp_path / "simulated_events"
+    (folder / "_temporary" / "0").mkdir(parents=True)
+    (folder / "part-1.txt").write_text('{"page": "Home"}\n')
+    dataset = SparkTextLinesDataset(filepath=str(folder))
+    assert not dataset.exists()
+    with pytest.raises(DatasetError, match="stopped half-way"):
+        dataset.load()

@@ -50,7 +50,10 @@ class WriteState(Enum):
 
     MISSING = "missing"  # nothing at the path
     COMPLETE = "complete"  # a plain file, or a folder holding Spark's _SUCCESS marker
-    INCOMPLETE = "incomplete"  # a folder without the marker: a write stopped half-way
+    # a folder without the marker, with Spark's _temporary/ folder: killed before its commit
+    INTERRUPTED = "interrupted"
+    # a folder without the marker or _temporary/: killed during its commit, or not Spark's
+    UNMARKED = "unmarked"
 
 
 def write_state(path: str) -> WriteState:
@@ -64,12 +67,25 @@ def write_state(path: str) -> WriteState:
     filesystem = hadoop_path.getFileSystem(
         spark.sparkContext._jsc.hadoopConfiguration()
     )
+
+    def holds(name: str) -> bool:
+        return filesystem.exists(
+            spark._jvm.org.apache.hadoop.fs.Path(hadoop_path, name)
+        )
+
     if not filesystem.exists(hadoop_path):
         return WriteState.MISSING
-    if filesystem.getFileStatus(hadoop_path).isFile():
+    if filesystem.getFileStatus(hadoop_path).isFile() or holds(SUCCESS_MARKER):
         return WriteState.COMPLETE
-    marker = spark._jvm.org.apache.hadoop.fs.Path(hadoop_path, SUCCESS_MARKER)
-    return WriteState.COMPLETE if filesystem.exists(marker) else WriteState.INCOMPLETE
+    return WriteState.INTERRUPTED if holds("_temporary") else WriteState.UNMARKED
+
+
+def _incomplete_message(path: str) -> str:
+    return (
+        f"'{path}' is incomplete: it has no {SUCCESS_MARKER} marker, so the run that wrote "
+        f"it stopped half-way. Run the node that writes it again (for example "
+        f"`kedro run --only-missing-outputs`)."
+    )
 
 
 class SparkDataset(_KedroSparkDataset):
@@ -82,7 +98,10 @@ class SparkDataset(_KedroSparkDataset):
     * ``exists()`` is False for it: ``kedro run --only-missing-outputs`` writes it again;
     * ``load()`` refuses it with a ``DatasetError`` instead of reading part of the rows.
 
-    Delta tables keep kedro-datasets' behaviour (their transaction log is the commit).
+    Delta tables keep kedro-datasets' behaviour (their transaction log is the commit). Keep
+    Hadoop's ``mapreduce.fileoutputcommitter.marksuccessfuljobs`` at its default (true):
+    without markers every folder would look unfinished.
+
     Adds a ``preview`` of the first rows for kedro-viz.
     """
 
@@ -94,22 +113,18 @@ class SparkDataset(_KedroSparkDataset):
         return self._file_format != "delta"
 
     def load(self) -> DataFrame:
-        if (
-            self._uses_commit_marker()
-            and write_state(self._path) is WriteState.INCOMPLETE
+        if self._uses_commit_marker() and write_state(self._path) in (
+            WriteState.INTERRUPTED,
+            WriteState.UNMARKED,
         ):
-            raise DatasetError(
-                f"'{self._path}' is incomplete: it has no {SUCCESS_MARKER} marker, so the "
-                f"run that wrote it stopped half-way. Run the node that writes it again "
-                f"(for example `kedro run --only-missing-outputs`)."
-            )
+            raise DatasetError(_incomplete_message(self._path))
         return super().load()
 
     def _exists(self) -> bool:
         if not self._uses_commit_marker():
             return super()._exists()
         state = write_state(self._path)
-        if state is WriteState.INCOMPLETE:
+        if state in (WriteState.INTERRUPTED, WriteState.UNMARKED):
             logger.warning(
                 "'%s' has no %s marker (a write stopped half-way): treated as missing.",
                 self._path,
@@ -141,8 +156,9 @@ class SparkTextLinesDataset(SparkDataset):
     Compression (``.gz``, ``.bz2``) is recognised from the file names. Loading fails with one
     clear ``DatasetError`` naming the path when it is missing, unreadable or holds no line,
     instead of a Java stack trace later in the run. A folder is read whether or not Spark
-    wrote it (event logs come from elsewhere); ``exists()``, which only matters when the
-    dataset is a node's output, still asks for Spark's ``_SUCCESS`` marker.
+    wrote it (event logs come from elsewhere), unless Spark's ``_temporary`` folder shows a
+    write killed half-way; ``exists()``, which only matters when the dataset is a node's
+    output, asks for Spark's ``_SUCCESS`` marker.
     """
 
     def __init__(
@@ -166,6 +182,8 @@ class SparkTextLinesDataset(SparkDataset):
         return self._fs_prefix + str(self._filepath)
 
     def load(self) -> DataFrame:
+        if write_state(self.path) is WriteState.INTERRUPTED:
+            raise DatasetError(_incomplete_message(self.path))
         try:
             lines = SparkSession.builder.getOrCreate().read.text(self.path)
             is_empty = lines.isEmpty()
