@@ -55,6 +55,11 @@ class WriteState(Enum):
     # a folder without the marker or _temporary/: killed during its commit, or not Spark's
     UNMARKED = "unmarked"
 
+    @property
+    def unfinished(self) -> bool:
+        """A folder whose write was never committed (whatever the reason)."""
+        return self in (WriteState.INTERRUPTED, WriteState.UNMARKED)
+
 
 def write_state(path: str) -> WriteState:
     """The :class:`WriteState` of ``path``, through Hadoop's file system API.
@@ -106,28 +111,26 @@ class SparkDataset(_KedroSparkDataset):
     """
 
     @property
-    def _path(self) -> str:
+    def path(self) -> str:
+        """The path Spark reads, with its scheme (``s3a://...``) if it has one."""
         return strip_dbfs_prefix(self._fs_prefix + str(self._get_load_path()))
 
     def _uses_commit_marker(self) -> bool:
         return self._file_format != "delta"
 
     def load(self) -> DataFrame:
-        if self._uses_commit_marker() and write_state(self._path) in (
-            WriteState.INTERRUPTED,
-            WriteState.UNMARKED,
-        ):
-            raise DatasetError(_incomplete_message(self._path))
+        if self._uses_commit_marker() and write_state(self.path).unfinished:
+            raise DatasetError(_incomplete_message(self.path))
         return super().load()
 
     def _exists(self) -> bool:
         if not self._uses_commit_marker():
             return super()._exists()
-        state = write_state(self._path)
-        if state in (WriteState.INTERRUPTED, WriteState.UNMARKED):
+        state = write_state(self.path)
+        if state.unfinished:
             logger.warning(
                 "'%s' has no %s marker (a write stopped half-way): treated as missing.",
-                self._path,
+                self.path,
                 SUCCESS_MARKER,
             )
         return state is WriteState.COMPLETE
@@ -176,10 +179,6 @@ class SparkTextLinesDataset(SparkDataset):
             credentials=credentials,
             metadata=metadata,
         )
-
-    @property
-    def path(self) -> str:
-        return self._fs_prefix + str(self._filepath)
 
     def load(self) -> DataFrame:
         if write_state(self.path) is WriteState.INTERRUPTED:
