@@ -6,6 +6,8 @@ One place for what the raw log looks like (eventsim's 18 fields, in eventsim's o
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark.sql import types as T
 
 #: The raw log's fields, in the order eventsim writes them, with the JSON type of each.
@@ -132,3 +134,21 @@ RAW_TO_CLEAN_NAME: dict[str, str] = {
     "song": "song",
     "length": "length",
 }
+
+
+def churn_pages(params: dict[str, Any]) -> list[str]:
+    """The pages that count as churn: the ``churn_definitions`` entry named by
+    ``churn_definition``. Raises ``ValueError`` for an unknown name or page."""
+    name = params["churn_definition"]
+    definitions = params["churn_definitions"]
+    if name not in definitions:
+        raise ValueError(
+            f"Unknown churn_definition {name!r}; choose one of {sorted(definitions)}."
+        )
+    pages = list(definitions[name])
+    unknown = sorted(set(pages) - KNOWN_PAGES)
+    if not pages or unknown:
+        raise ValueError(
+            f"churn definition {name!r} must list known pages; unknown: {unknown or pages}."
+        )
+    return pages

@@ -28,7 +28,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparkify_kedro.events import KNOWN_PAGES
+from sparkify_kedro.events import churn_pages
 
 #: The page that ends a user's life on the service: no user is at risk after it.
 CANCELLATION_PAGE = "Cancellation Confirmation"
@@ -61,24 +61,6 @@ def _utc_midnight(timestamp: Column) -> Column:
 def log_end(clean_events: DataFrame) -> DataFrame:
     """One row, column ``cutoff``: the UTC midnight after the last event of the log."""
     return clean_events.agg(_add_days(_utc_midnight(F.max("ts")), 1).alias("cutoff"))
-
-
-def churn_pages(params: dict[str, Any]) -> list[str]:
-    """The pages that count as churn: the ``churn_definitions`` entry named by
-    ``churn_definition``. Raises ``ValueError`` for an unknown name or page."""
-    name = params["churn_definition"]
-    definitions = params["churn_definitions"]
-    if name not in definitions:
-        raise ValueError(
-            f"Unknown churn_definition {name!r}; choose one of {sorted(definitions)}."
-        )
-    pages = list(definitions[name])
-    unknown = sorted(set(pages) - KNOWN_PAGES)
-    if not pages or unknown:
-        raise ValueError(
-            f"churn definition {name!r} must list known pages; unknown: {unknown or pages}."
-        )
-    return pages
 
 
 def select_churn_events(clean_events: DataFrame, params: dict[str, Any]) -> DataFrame:
