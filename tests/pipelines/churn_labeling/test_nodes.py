@@ -13,8 +13,8 @@ from sparkify_kedro.pipelines.churn_labeling.nodes import (
     CHURN_LABEL_SCHEMA,
     build_churn_labels,
     churn_pages,
+    determine_log_span,
     select_churn_events,
-    snapshot_cutoffs,
 )
 from tests.pipelines.churn_labeling.event_factory import (
     collect_rows,
@@ -69,10 +69,17 @@ def tiny_log(spark):
     )
 
 
+LOG_END_PARAMS = {"override": None, "min_day_share": 0.1}
+
+
 def _labels(tiny_log, **overrides):
     params = _params(**overrides)
     labels = build_churn_labels(
-        tiny_log, select_churn_events(tiny_log, params), params, OBSERVATION_DAYS
+        tiny_log,
+        select_churn_events(tiny_log, params),
+        determine_log_span(tiny_log, LOG_END_PARAMS),
+        params,
+        OBSERVATION_DAYS,
     )
     assert [(f.name, f.dataType) for f in labels.schema] == [
         (f.name, f.dataType) for f in CHURN_LABEL_SCHEMA
@@ -80,19 +87,13 @@ def _labels(tiny_log, **overrides):
     return [tuple(row.values()) for row in collect_rows(labels, ["user_id", "cutoff"])]
 
 
-def test_snapshot_cutoffs_are_anchored_at_the_end_of_the_log(tiny_log):
-    cutoffs = snapshot_cutoffs(tiny_log, OBSERVATION_DAYS, 2, 2)
-    assert [r["cutoff"] for r in collect_rows(cutoffs, ["cutoff"])] == [
-        "2018-10-06 00:00:00",
-        "2018-10-08 00:00:00",
-        "2018-10-10 00:00:00",
-    ]
-
-
-def test_no_cutoff_when_the_log_is_shorter_than_both_windows(tiny_log):
-    assert snapshot_cutoffs(tiny_log, 9, 3, 1).count() == 0
-    (only,) = collect_rows(snapshot_cutoffs(tiny_log, 8, 3, 1), ["cutoff"])
-    assert only == {"cutoff": "2018-10-09 00:00:00"}
+def test_log_span_of_the_tiny_log(tiny_log):
+    span = determine_log_span(tiny_log, LOG_END_PARAMS)
+    assert (span["log_start"], span["log_end"]) == (
+        "2018-10-01T00:00:00",
+        "2018-10-12T00:00:00",
+    )
+    assert span["events_after_log_end"] == 0
 
 
 def test_snapshot_labels(tiny_log):
@@ -117,6 +118,38 @@ def test_cancellation_only_preset(tiny_log):
         "2018-10-07 08:00:00",
     ) in (labels)
     assert sum(row[2] for row in labels) == 2
+
+
+def test_a_sparse_tail_is_not_labelled(spark, tiny_log):
+    """Two busy weeks, then one stray downgrade a week later: the log ends after the busy
+    days, so no horizon runs into the tail and the stray churn is nobody's label."""
+    busy = [
+        event(f"u{k}", f"2018-10-{day:02d} {hour:02d}:00")
+        for day in range(1, 15)
+        for k, hour in enumerate(range(8, 20))
+    ]
+    log = make_clean_events(spark, [*busy, event("u0", "2018-10-21 10:00", SD)])
+    span = determine_log_span(log, LOG_END_PARAMS)
+    assert span["log_end"] == "2018-10-15T00:00:00"
+    assert span["midnight_after_last_event"] == "2018-10-22T00:00:00"
+    assert (span["days_after_log_end"], span["events_after_log_end"]) == (1, 1)
+    params = _params()
+    labels = collect_rows(
+        build_churn_labels(
+            log, select_churn_events(log, params), span, params, OBSERVATION_DAYS
+        ),
+        ["user_id", "cutoff"],
+    )
+    assert {row["cutoff"] for row in labels} == {
+        "2018-10-05 00:00:00",
+        "2018-10-07 00:00:00",
+        "2018-10-09 00:00:00",
+        "2018-10-11 00:00:00",
+        "2018-10-13 00:00:00",
+    }
+    assert all(row["label"] == 0 for row in labels)
+    overridden = determine_log_span(log, {**LOG_END_PARAMS, "override": "2018-10-23"})
+    assert overridden["log_end"] == "2018-10-23T00:00:00"
 
 
 def test_user_mode_labels(tiny_log):
@@ -144,5 +177,8 @@ def test_churn_pages_rejects_bad_definitions(params, message):
 
 def test_unknown_mode_is_rejected(tiny_log):
     params = _params(mode="weekly")
+    span = determine_log_span(tiny_log, LOG_END_PARAMS)
     with pytest.raises(ValueError, match="snapshot"):
-        build_churn_labels(tiny_log, select_churn_events(tiny_log, params), params, 4)
+        build_churn_labels(
+            tiny_log, select_churn_events(tiny_log, params), span, params, 4
+        )

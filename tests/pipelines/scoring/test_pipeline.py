@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sparkify_kedro.pipelines.feature_engineering.nodes import build_scoring_cutoffs
 from sparkify_kedro.pipelines.modeling.pipeline import FEATURE_SETS
+from sparkify_kedro.pipelines.scoring.nodes import build_scoring_cutoffs
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset
 
 ALGORITHMS = {
@@ -49,7 +49,11 @@ def test_metrics_for_every_algorithm_and_feature_set(flow):
 
 def test_churn_scores_rank_every_eligible_user_once(spark, flow):
     clean_events = spark.read.parquet(str(flow / "03_primary" / "clean_events.parquet"))
-    eligible = build_scoring_cutoffs(clean_events, _parameters("feature_engineering"))
+    eligible = build_scoring_cutoffs(
+        clean_events,
+        load_dataset("log_span", flow),
+        _parameters("feature_engineering")["observation_days"],
+    )
     scores = load_dataset("churn_scores", flow).toPandas()
     assert sorted(scores["user_id"]) == sorted(
         row.user_id for row in eligible.select("user_id").collect()

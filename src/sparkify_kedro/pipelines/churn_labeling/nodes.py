@@ -22,6 +22,7 @@ at the cutoff is a feature, so a model learns that free users rarely downgrade.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -29,9 +30,15 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from sparkify_kedro.events import churn_pages
-
-#: The page that ends a user's life on the service: no user is at risk after it.
-CANCELLATION_PAGE = "Cancellation Confirmation"
+from sparkify_kedro.windows import (
+    add_days,
+    choose_log_span,
+    cutoff_frame,
+    daily_event_counts,
+    log_end_timestamp,
+    snapshot_cutoff_times,
+    users_at_risk,
+)
 
 SNAPSHOT, USER = "snapshot", "user"
 
@@ -47,20 +54,28 @@ CHURN_LABEL_SCHEMA = T.StructType(
 )
 
 
-def _add_days(timestamp: Column, days: int | Column) -> Column:
-    """``timestamp`` plus ``days`` whole days (the session time zone is UTC)."""
-    quantity = days if isinstance(days, Column) else F.lit(days)
-    return F.timestamp_add("DAY", quantity, timestamp)
-
-
-def _utc_midnight(timestamp: Column) -> Column:
-    """The UTC midnight that starts the day of ``timestamp``."""
-    return F.date_trunc("DAY", timestamp)
-
-
 def log_end(clean_events: DataFrame) -> DataFrame:
     """One row, column ``cutoff``: the UTC midnight after the last event of the log."""
-    return clean_events.agg(_add_days(_utc_midnight(F.max("ts")), 1).alias("cutoff"))
+    return clean_events.agg(
+        add_days(F.date_trunc("DAY", F.max("ts")), 1).alias("cutoff")
+    )
+
+
+def determine_log_span(
+    clean_events: DataFrame, log_end_params: dict[str, Any]
+) -> dict[str, Any]:
+    """``log_span``: the log's first midnight and its end, ignoring a sparse tail.
+
+    The end is ``log_end_params["override"]`` (an ISO date) when set, else the midnight after
+    the last day holding at least ``min_day_share`` of the median events per day (see
+    :func:`sparkify_kedro.windows.choose_log_span`). Only label horizons that end by then
+    are labelled; scoring scores as of it.
+    """
+    return choose_log_span(
+        daily_event_counts(clean_events),
+        log_end_params["min_day_share"],
+        log_end_params.get("override"),
+    )
 
 
 def select_churn_events(clean_events: DataFrame, params: dict[str, Any]) -> DataFrame:
@@ -69,73 +84,6 @@ def select_churn_events(clean_events: DataFrame, params: dict[str, Any]) -> Data
         "user_id",
         F.col("ts").alias("churn_time"),
         F.col("page").alias("churn_type"),
-    )
-
-
-def snapshot_cutoffs(
-    clean_events: DataFrame, observation_days: int, horizon_days: int, stride_days: int
-) -> DataFrame:
-    """The snapshot cutoffs of the log, one row each, column ``cutoff`` (UTC midnight).
-
-    The log covers whole UTC days, from the midnight before its first event to the midnight
-    after its last one. The last cutoff leaves ``horizon_days`` of log after it; the others
-    go back by ``stride_days`` while a full ``observation_days`` of log remains before the
-    cutoff. No cutoff if the log is shorter than ``observation_days + horizon_days`` days.
-    """
-    bounds = clean_events.agg(
-        _add_days(_utc_midnight(F.min("ts")), observation_days).alias("first_cutoff"),
-        _add_days(_utc_midnight(F.max("ts")), 1 - horizon_days).alias("last_cutoff"),
-    )
-    steps = bounds.select(
-        "last_cutoff",
-        F.floor(
-            F.timestamp_diff("DAY", F.col("first_cutoff"), F.col("last_cutoff"))
-            / stride_days
-        ).alias("steps"),
-    ).where(F.col("steps") >= 0)
-    return steps.select(
-        "last_cutoff",
-        F.explode(F.sequence(F.lit(0), F.col("steps").cast("int"))).alias("step"),
-    ).select(
-        _add_days(F.col("last_cutoff"), -F.col("step") * stride_days).alias("cutoff")
-    )
-
-
-def users_at_risk(
-    clean_events: DataFrame, cutoffs: DataFrame, observation_days: int
-) -> DataFrame:
-    """The (user_id, cutoff) pairs at risk at each UTC-midnight ``cutoff`` of ``cutoffs``.
-
-    At risk: at least one event in ``[cutoff - observation_days, cutoff)`` and no
-    cancellation before the cutoff (a cancellation at the cutoff instant still counts as
-    churn in the horizon). The events are read once, reduced to (user, day) rows with the
-    day's cancellation, so the join with the cutoffs is small.
-    """
-    active_days = clean_events.groupBy(
-        "user_id", _utc_midnight(F.col("ts")).alias("day")
-    ).agg(
-        F.min(F.when(F.col("page") == CANCELLATION_PAGE, F.col("ts"))).alias(
-            "cancelled_at"
-        )
-    )
-    active = (
-        active_days.join(F.broadcast(cutoffs.select("cutoff")))
-        .where(
-            (F.col("day") >= _add_days(F.col("cutoff"), -observation_days))
-            & (F.col("day") < F.col("cutoff"))
-        )
-        .select("user_id", "cutoff")
-        .distinct()
-    )
-    cancellations = active_days.groupBy("user_id").agg(
-        F.min("cancelled_at").alias("cancelled_at")
-    )
-    return (
-        active.join(cancellations, "user_id", "left")
-        .where(
-            F.col("cancelled_at").isNull() | (F.col("cancelled_at") >= F.col("cutoff"))
-        )
-        .select("user_id", "cutoff")
     )
 
 
@@ -169,7 +117,7 @@ def label_snapshots(
         F.broadcast(churn_events.withColumnRenamed("user_id", "churn_user_id")),
         (F.col("user_id") == F.col("churn_user_id"))
         & (F.col("churn_time") >= F.col("cutoff"))
-        & (F.col("churn_time") < _add_days(F.col("cutoff"), horizon_days)),
+        & (F.col("churn_time") < add_days(F.col("cutoff"), horizon_days)),
         "left",
     )
     first = hits.groupBy("user_id", "cutoff").agg(
@@ -178,21 +126,25 @@ def label_snapshots(
     return _labelled(first, F.col("first"))
 
 
-def label_users(clean_events: DataFrame, churn_events: DataFrame) -> DataFrame:
-    """One label per user (user mode): 1 when the user ever churned.
+def label_users(
+    clean_events: DataFrame, churn_events: DataFrame, log_end: datetime
+) -> DataFrame:
+    """One label per user (user mode): 1 when the user churned before ``log_end``.
 
-    cutoff = the user's first churn event, or the end of the log (UTC midnight after the last
-    event) for users who never churned. Users without any event before their cutoff are left
-    out: they have nothing to learn from.
+    cutoff = the user's first churn event, or ``log_end`` for users who did not churn before
+    it. Users without any event before their cutoff are left out: they have nothing to
+    learn from.
     """
-    first_churn = churn_events.groupBy("user_id").agg(
-        _first_churn(F.col("churn_time"), F.col("churn_type")).alias("first")
+    end = F.lit(log_end.replace(tzinfo=timezone.utc)).cast(T.TimestampType())
+    first_churn = (
+        churn_events.where(F.col("churn_time") < end)
+        .groupBy("user_id")
+        .agg(_first_churn(F.col("churn_time"), F.col("churn_type")).alias("first"))
     )
     first_events = clean_events.groupBy("user_id").agg(F.min("ts").alias("first_event"))
     users = (
         first_events.join(first_churn, "user_id", "left")
-        .crossJoin(log_end(clean_events).withColumnRenamed("cutoff", "log_end"))
-        .withColumn("cutoff", F.coalesce(F.col("first.churn_time"), F.col("log_end")))
+        .withColumn("cutoff", F.coalesce(F.col("first.churn_time"), end))
         .where(F.col("first_event") < F.col("cutoff"))
     )
     return _labelled(users, F.col("first"))
@@ -201,23 +153,27 @@ def label_users(clean_events: DataFrame, churn_events: DataFrame) -> DataFrame:
 def build_churn_labels(
     clean_events: DataFrame,
     churn_events: DataFrame,
+    log_span: dict[str, Any],
     params: dict[str, Any],
     observation_days: int,
 ) -> DataFrame:
     """``churn_labels`` in the mode of ``params["mode"]`` (``snapshot`` or ``user``).
 
-    ``observation_days`` is the feature window (``feature_engineering.observation_days``):
-    in snapshot mode it places the first cutoff and defines who is at risk.
+    ``log_span`` (from :func:`determine_log_span`) bounds the cutoffs: a label horizon
+    never runs past the log's end. ``observation_days`` is the feature window
+    (``feature_engineering.observation_days``): in snapshot mode it places the first
+    cutoff and defines who is at risk.
     """
     mode = params["mode"]
     if mode == USER:
-        return label_users(clean_events, churn_events)
+        return label_users(clean_events, churn_events, log_end_timestamp(log_span))
     if mode != SNAPSHOT:
         raise ValueError(
             f"churn_labeling.mode must be {SNAPSHOT!r} or {USER!r}, not {mode!r}."
         )
-    cutoffs = snapshot_cutoffs(
-        clean_events, observation_days, params["horizon_days"], params["stride_days"]
+    cutoff_times = snapshot_cutoff_times(
+        log_span, observation_days, params["horizon_days"], params["stride_days"]
     )
+    cutoffs = cutoff_frame(clean_events, cutoff_times)
     at_risk = users_at_risk(clean_events, cutoffs, observation_days)
     return label_snapshots(at_risk, churn_events, params["horizon_days"])

@@ -4,6 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from sparkify_kedro.pipelines.churn_labeling.nodes import (
     build_churn_labels,
+    determine_log_span,
     select_churn_events,
 )
 
@@ -11,6 +12,12 @@ from sparkify_kedro.pipelines.churn_labeling.nodes import (
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
+            Node(
+                determine_log_span,
+                inputs=["clean_events", "params:churn_labeling.log_end"],
+                outputs="log_span",
+                name="determine_log_span",
+            ),
             Node(
                 select_churn_events,
                 inputs=["clean_events", "params:churn_labeling"],
@@ -22,6 +29,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "clean_events",
                     "churn_events",
+                    "log_span",
                     "params:churn_labeling",
                     "params:feature_engineering.observation_days",
                 ],

@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from sparkify_kedro.pipelines.modeling.estimators import churn_probability
+from sparkify_kedro.windows import cutoff_frame, log_end_timestamp, users_at_risk
 
 CHURN_SCORE_COLUMNS = [
     "user_id",
@@ -20,6 +21,18 @@ CHURN_SCORE_COLUMNS = [
     "model",
     "scored_at",
 ]
+
+
+def build_scoring_cutoffs(
+    clean_events: DataFrame, log_span: dict[str, Any], observation_days: int
+) -> DataFrame:
+    """The (user_id, cutoff) rows to score "as of the end of the log".
+
+    cutoff = the log's end (``log_span``, a sparse tail ignored); the users are those with
+    an event in ``[cutoff - observation_days, cutoff)`` who have not cancelled before it.
+    """
+    cutoffs = cutoff_frame(clean_events, [log_end_timestamp(log_span)])
+    return users_at_risk(clean_events, cutoffs, observation_days)
 
 
 def score_users(best_model: PipelineModel, scoring_features: DataFrame) -> DataFrame:

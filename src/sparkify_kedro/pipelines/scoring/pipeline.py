@@ -7,12 +7,10 @@ not churned.
 
 from kedro.pipeline import Node, Pipeline
 
-from sparkify_kedro.pipelines.feature_engineering.nodes import (
-    build_scoring_cutoffs,
-    compute_user_features,
-)
+from sparkify_kedro.pipelines.feature_engineering.nodes import compute_user_features
 from sparkify_kedro.pipelines.scoring.nodes import (
     assign_risk_tiers,
+    build_scoring_cutoffs,
     churn_scores_table,
     score_users,
 )
@@ -23,7 +21,11 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_scoring_cutoffs,
-                inputs=["clean_events", "params:feature_engineering"],
+                inputs=[
+                    "clean_events",
+                    "log_span",
+                    "params:feature_engineering.observation_days",
+                ],
                 outputs="scoring_cutoffs",
                 name="build_scoring_cutoffs",
             ),

@@ -434,13 +434,49 @@ class UserSimulator:
         return max(base + int(u * ids["jitter"]), previous + 1)
 
 
-class _UserStream:
-    """One user's stream while it is generated: the clock, the session and the state."""
+class _FutureOver(Exception):
+    """Raised inside a future when it ends: at its first churn page or at its horizon."""
 
-    def __init__(self, sim: UserSimulator, profile: UserProfile) -> None:
+    def __init__(self, churned: bool) -> None:
+        super().__init__(churned)
+        self.churned = churned
+
+
+@dataclass
+class _Watch:
+    """The cutoffs a stream is watching and what it found at each (see ``ceiling_run``)."""
+
+    cutoffs: list[int]
+    horizon_seconds: int
+    churn_pages: frozenset[str]
+    n_futures: int
+    record_futures: bool
+    probabilities: dict[int, float]
+    futures: dict[int, list[list[str]]]
+
+
+class _UserStream:
+    """One user's stream while it is generated: the clock, the session and the state.
+
+    The generation is split into resumable pieces so that a copy of the stream (a
+    ``_Future``) can continue it from any point: ``sessions`` (the loop of sessions from a
+    time, the loop state ``first`` / ``guest_pending`` kept on the stream), ``session``
+    (the prologue of a session) and ``pages`` (the pages of a session from a given page).
+    With a ``_Watch``, the stream branches into futures when its clock reaches each
+    cutoff, without drawing anything from its own generator: the logged stream is the same.
+    """
+
+    def __init__(
+        self,
+        sim: UserSimulator,
+        profile: UserProfile,
+        record: bool = True,
+        watch: _Watch | None = None,
+    ) -> None:
         self.sim, self.params, self.profile = sim, sim.params, profile
         self.rng = np.random.default_rng([sim.seed, profile.user_id, 1])
         self.uni = _uniforms(self.rng)
+        self.record = record
         self.lines: list[str] = []
         self.songs: list[int] = []
         self.user_id = f'"userId":"{profile.user_id}"'
@@ -449,18 +485,29 @@ class _UserStream:
         self.logged_in = True
         self.ad_penalty = self.mood_walk = 0.0
         self.active_from = max(sim.start, profile.registration_ms // 1000 + 60)
+        # The earliest start of a user's forced first session (later in a future).
+        self.floor = self.active_from
         self.ts = self.sid = self.item = 0
+        traits = self.params["traits"]
+        self.walk_step = traits["mood_walk_sd"] * math.sqrt(3.0)  # uniform step, this sd
+        self.walk_memory = 1.0 - traits["mood_walk_reversion"]
+        self.first, self.guest_pending, self.guest_at = True, False, 0.0
+        self.watch = watch
+        self.next_cutoff: float = (
+            watch.cutoffs[0] if watch is not None and watch.cutoffs else math.inf
+        )
 
     def emit(self, page: str, auth: str, song: int = -1) -> None:
         """Append the JSON line of ``page`` at the current time, session and item."""
-        known = auth in (LOGGED_IN, CANCELLED)
-        self.lines.append(
-            f'{{"ts":{self.ts * 1000},{self.user_id if known else _NO_USER_ID},'
-            f'"sessionId":{self.sid},"page":"{page}","auth":"{auth}",{self.sim.http[page]},'
-            f'"level":"{self.level}","itemInSession":{self.item},'
-            f"{self.user_fields if known else _NULL_USER},"
-            f"{self.sim.catalogue.fragments[song] if song >= 0 else _NULL_SONG}}}"
-        )
+        if self.record:
+            known = auth in (LOGGED_IN, CANCELLED)
+            self.lines.append(
+                f'{{"ts":{self.ts * 1000},{self.user_id if known else _NO_USER_ID},'
+                f'"sessionId":{self.sid},"page":"{page}","auth":"{auth}",{self.sim.http[page]},'
+                f'"level":"{self.level}","itemInSession":{self.item},'
+                f"{self.user_fields if known else _NULL_USER},"
+                f"{self.sim.catalogue.fragments[song] if song >= 0 else _NULL_SONG}}}"
+            )
         self.item += 1
 
     def next_song(self) -> int:
@@ -479,42 +526,59 @@ class _UserStream:
 
     def run(self) -> list[str]:
         """Sessions one after another until the period ends or the user cancels."""
+        p, sim = self.params, self.sim
+        self.guest_pending = next(self.uni) < p["guest"]["session_share"]
+        self.guest_at = self.active_from + next(self.uni) * (sim.end - self.active_from)
+        self.sessions(float(self.active_from))
+        return self.lines
+
+    def step_mood(self, t: float) -> tuple[float, float]:
+        """Step the mood walk; the mood at ``t`` and the mean gap before the next session."""
         p, sim, profile = self.params, self.sim, self.profile
-        guest_pending = next(self.uni) < p["guest"]["session_share"]
-        guest_at = self.active_from + next(self.uni) * (sim.end - self.active_from)
-        t, first = float(self.active_from), True
-        walk_step = p["traits"]["mood_walk_sd"] * math.sqrt(
-            3.0
-        )  # uniform step, this sd
-        walk_memory = 1.0 - p["traits"]["mood_walk_reversion"]
+        step = self.walk_step * (2.0 * next(self.uni) - 1.0)
+        self.mood_walk = self.mood_walk * self.walk_memory + step
+        mood = (
+            profile.satisfaction
+            + profile.satisfaction_trend * (t - sim.start) / WEEK
+            - profile.decline_rate * max(0.0, t - profile.decline_start) / WEEK
+            - self.ad_penalty
+            + self.mood_walk
+        )
+        mean_gap = (
+            profile.session_gap_days
+            * DAY
+            / profile.engagement
+            * math.exp(-p["sessions"]["gap_unhappiness"] * mood)
+        )
+        return mood, mean_gap
+
+    def sessions(self, t: float, resume: tuple[float, float] | None = None) -> bool:
+        """Sessions from time ``t`` on; True if the user cancels, False at the period's end.
+
+        ``resume``: the (mood, mean gap) already drawn for the next session (a future that
+        restarts the wait for a session), instead of stepping the mood at ``t``.
+        """
+        sim = self.sim
         while True:
-            step = walk_step * (2.0 * next(self.uni) - 1.0)
-            self.mood_walk = self.mood_walk * walk_memory + step
-            mood = (
-                profile.satisfaction
-                + profile.satisfaction_trend * (t - sim.start) / WEEK
-                - profile.decline_rate * max(0.0, t - profile.decline_start) / WEEK
-                - self.ad_penalty
-                + self.mood_walk
-            )
-            mean_gap = (
-                profile.session_gap_days
-                * DAY
-                / profile.engagement
-                * math.exp(-p["sessions"]["gap_unhappiness"] * mood)
-            )
+            if resume is None:
+                mood, mean_gap = self.step_mood(t)
+            else:
+                (mood, mean_gap), resume = resume, None
             start = self.next_session_start(t, mean_gap)
-            if start >= sim.end:
-                if not first:
-                    return self.lines
+            over = start >= sim.end and not self.first
+            if start >= sim.end and self.first:
                 # Everyone in the log has at least one session.
-                start = self.active_from + next(self.uni) * (sim.end - self.active_from)
-            first = False
-            if guest_pending and guest_at < start:
-                self.guest_visit(guest_at)
-                guest_pending = False
+                start = self.floor + next(self.uni) * (sim.end - self.floor)
+            if start >= self.next_cutoff:
+                self.branch_between_sessions(t, mood, mean_gap, start)
+            if over:
+                return False
+            self.first = False
+            if self.guest_pending and self.guest_at < start:
+                self.guest_visit(self.guest_at)
+                self.guest_pending = False
             if self.session(start, -mood):
-                return self.lines
+                return True
             t = float(self.ts + 1)
 
     def next_session_start(self, t: float, mean_gap: float) -> float:
@@ -535,7 +599,15 @@ class _UserStream:
             page = "Home" if next(self.uni) < p["start_on_home"] else NEXT_SONG
         else:
             page = _draw(*sim.logged_out_table, next(self.uni))
+        return self.pages(page, rates, unhappy)
+
+    def pages(self, page: str, rates: SessionRates, unhappy: float) -> bool:
+        """Emit the session's pages from ``page`` (due at ``self.ts``) to its end; True if
+        it ended with a cancellation."""
+        sim, p = self.sim, self.params
         while True:
+            if self.ts >= self.next_cutoff:
+                self.branch_in_session(page, rates, unhappy)
             song = self.next_song() if page == NEXT_SONG else -1
             if page == CONFIRMATION:
                 self.emit(page, CANCELLED)
@@ -563,6 +635,57 @@ class _UserStream:
             if self.ts >= sim.end:
                 return False
             page = follow
+
+    def branch_between_sessions(
+        self, t: float, mood: float, mean_gap: float, start: float
+    ) -> None:
+        """Resolve the cutoffs up to ``start``, a session start drawn after ``t``.
+
+        At such a cutoff the user waits for a session: the mood and mean gap of that session
+        are known (drawn at ``t``), no session started in ``[t, cutoff)``. Session starts
+        are a Poisson process thinned by the rhythm, so the future given that is the same
+        process restarted at the cutoff: each future draws its own start after it.
+        """
+        while start >= self.next_cutoff:
+            cutoff = int(self.next_cutoff)
+            restart = max(t, float(cutoff))
+            self.resolve(
+                cutoff, lambda future: future.sessions(restart, (mood, mean_gap))
+            )
+
+    def branch_in_session(self, page: str, rates: SessionRates, unhappy: float) -> None:
+        """Resolve the cutoffs up to ``self.ts``: the time of ``page``, the next page of the
+        session, chosen (with its time) before the cutoff. Each future emits it and goes on.
+        """
+
+        def go_on(future: _UserStream) -> None:
+            if not future.pages(page, rates, unhappy):
+                future.sessions(float(future.ts + 1))
+
+        while self.ts >= self.next_cutoff:
+            self.resolve(int(self.next_cutoff), go_on)
+
+    def resolve(self, cutoff: int, go_on: Any) -> None:
+        """Run the futures of ``cutoff`` (``go_on(future)`` continues one), record the
+        share that churned and move on to the next cutoff."""
+        watch, sim = self.watch, self.sim
+        assert watch is not None
+        rng = np.random.default_rng([sim.seed, self.profile.user_id, 2, cutoff])
+        uni = _uniforms(rng)
+        stop = min(cutoff + watch.horizon_seconds, sim.end)
+        churned, kept = 0, []
+        for _ in range(watch.n_futures):
+            future = _Future(self, rng, uni, cutoff, stop, watch)
+            try:
+                go_on(future)
+            except _FutureOver as over:
+                churned += over.churned
+            if watch.record_futures:
+                kept.append(future.lines)
+        watch.probabilities[cutoff] = churned / watch.n_futures
+        watch.futures[cutoff] = kept
+        watch.cutoffs.pop(0)
+        self.next_cutoff = watch.cutoffs[0] if watch.cutoffs else math.inf
 
     def follow_up(self, page: str, rates: SessionRates) -> str | None:
         """The page that must follow ``page`` (Cancel, a submit, Save Settings), if any.
@@ -618,3 +741,45 @@ class _UserStream:
             page = _draw(*sim.guest_table, next(self.uni))
             self.ts += self.pause(self.params["page_gap_seconds"])
         self.ts, self.sid, self.item, self.level = saved
+
+
+class _Future(_UserStream):
+    """A copy of a stream at a cutoff that goes on with its own random numbers.
+
+    Shares the stream's state (level, auth, mood walk, ad penalty, session, clock), not its
+    generator: it draws from ``rng`` / ``uni`` (one per cutoff, futures one after another),
+    starts with no buffered songs, skips the pending guest visit (it changes nothing but
+    anonymous rows), never branches, and ends by raising ``_FutureOver``: True at its first
+    churn page of the user, False when its clock reaches ``stop``.
+    """
+
+    def __init__(
+        self,
+        origin: _UserStream,
+        rng: np.random.Generator,
+        uni: Iterator[float],
+        cutoff: int,
+        stop: int,
+        watch: _Watch,
+    ) -> None:
+        self.__dict__.update(origin.__dict__)
+        self.rng, self.uni, self.songs, self.lines = rng, uni, [], []
+        self.record = watch.record_futures
+        self.churn_pages, self.stop = watch.churn_pages, stop
+        self.watch, self.next_cutoff = None, math.inf
+        self.guest_pending = False
+        self.floor = max(self.active_from, cutoff)
+
+    def emit(self, page: str, auth: str, song: int = -1) -> None:
+        """End the future at ``stop`` or at a churn page of the user, else go on."""
+        if self.ts >= self.stop:
+            raise _FutureOver(False)
+        super().emit(page, auth, song)
+        if page in self.churn_pages and auth in (LOGGED_IN, CANCELLED):
+            raise _FutureOver(True)
+
+    def session(self, start: float, unhappy: float) -> bool:
+        """A session, unless it would start after the future's horizon."""
+        if start >= self.stop:
+            raise _FutureOver(False)
+        return super().session(start, unhappy)
