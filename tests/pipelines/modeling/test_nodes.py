@@ -1,22 +1,26 @@
-"""Nodes of the modeling pipeline on the synthetic table of conftest.py."""
+"""Nodes of the modeling pipeline on the synthetic table of conftest.py and on hand-made
+test scores."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
+import numpy as np
+import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
+from sparkify_kedro import evaluation
 from sparkify_kedro.pipelines.modeling.nodes import (
-    build_model_metrics,
+    _origin_rows,
     collect_model_results,
+    collect_test_scores,
     evaluate_baselines,
-    prepare_training_rows,
+    evaluate_models,
+    plan_rolling_origin,
+    prepare_modeling_rows,
     select_best_model,
-    select_best_model_test_curve,
     select_feature_columns,
-    split_out_of_time,
     tune_and_evaluate,
 )
 from tests.pipelines.modeling.conftest import (
@@ -28,78 +32,129 @@ from tests.pipelines.modeling.conftest import (
     synthetic_rows,
 )
 
+EVALUATION = {"bootstrap_resamples": 200, "confidence": 0.95, "seed": 1}
+
 
 @pytest.fixture(scope="module")
-def split(model_input_table):
-    train, test, summary = split_out_of_time(model_input_table, horizon_days=7)
-    return (
-        prepare_training_rows(train, FAST_CROSS_VALIDATION["num_folds"], 1),
-        test,
-        summary,
+def plan(model_input_table):
+    # weekly cutoffs 10-22 .. 11-12, a 7-day horizon, the last two cutoffs tested
+    return plan_rolling_origin(model_input_table, horizon_days=7, test_cutoffs=2)
+
+
+@pytest.fixture(scope="module")
+def modeling_rows(model_input_table, plan):
+    return prepare_modeling_rows(
+        model_input_table, plan, FAST_CROSS_VALIDATION["num_folds"], 1
     )
+
+
+def test_the_plan_trains_each_origin_on_cutoffs_whose_horizon_ends_by_it(plan):
+    iso = [cutoff.isoformat() for cutoff in CUTOFFS]  # 10-22, 10-29, 11-05, 11-12
+    assert plan["test_cutoffs"] == iso[2:]
+    assert (
+        [origin["train_cutoffs"] for origin in plan["origins"]]
+        == [
+            iso[:2],  # 10-29 + 7 days = 11-05: its horizon ends on the test cutoff
+            iso[:3],
+        ]
+    )
+    assert plan["tuning_cutoffs"] == iso[:2]  # the earliest origin's: never test rows
+    assert (plan["n_tuning"], plan["n_test"]) == (160, 160)
+    assert [origin["n_train"] for origin in plan["origins"]] == [160, 240]
+
+
+def test_a_longer_horizon_leaves_a_gap_before_each_origin(spark):
+    daily = [
+        (
+            f"u{user}",
+            datetime(2018, 10, 1) + timedelta(days=day),
+            int((day + user) % 3 == 0),
+        )
+        for user in range(3)
+        for day in range(30)
+    ]
+    table = spark.createDataFrame(daily, "user_id string, cutoff timestamp, label int")
+    plan = plan_rolling_origin(table, horizon_days=14, test_cutoffs=3)
+    for origin in plan["origins"]:
+        test_cutoff = datetime.fromisoformat(origin["test_cutoff"])
+        train = [datetime.fromisoformat(cutoff) for cutoff in origin["train_cutoffs"]]
+        assert max(train) == test_cutoff - timedelta(days=14)  # the horizon ends on it
+    assert plan["test_cutoffs"][-1] == "2018-10-30T00:00:00"
+    with pytest.raises(ValueError, match="Lower modeling.evaluation.test_cutoffs"):
+        plan_rolling_origin(table, horizon_days=14, test_cutoffs=17)
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_tuning_rows_of_one_class_stop_with_a_clear_error(spark, label):
+    rows = [
+        (user, cutoff, label, *rest) for user, cutoff, _, *rest in synthetic_rows(5)
+    ]
+    table = spark.createDataFrame(rows, MODEL_INPUT_SCHEMA)
+    with pytest.raises(ValueError, match="both classes are needed"):
+        plan_rolling_origin(table, horizon_days=7, test_cutoffs=2)
+
+
+def test_origin_rows_hold_their_cutoffs_with_balanced_weights(modeling_rows, plan):
+    train, test = _origin_rows(modeling_rows, plan["origins"][1])
+    assert {row.cutoff for row in train.select("cutoff").distinct().collect()} == set(
+        CUTOFFS[:3]
+    )
+    assert {row.cutoff for row in test.select("cutoff").distinct().collect()} == {
+        CUTOFFS[3]
+    }
+    totals = dict(
+        train.groupBy("label").agg(F.sum("class_weight")).collect()  # type: ignore[arg-type]
+    )
+    assert totals[0] == pytest.approx(totals[1])
+    per_user = modeling_rows.groupBy("user_id").agg(
+        F.countDistinct("cv_fold").alias("n")
+    )
+    assert per_user.where("n > 1").count() == 0  # a user's rows share a fold
 
 
 @pytest.mark.parametrize("algorithm", sorted(FAST_ALGORITHMS))
-def test_every_algorithm_separates_held_out_rows(split, algorithm):
-    train, test, _ = split
-    result = tune_and_evaluate(
-        train,
-        test,
+def test_every_algorithm_separates_every_test_origin(modeling_rows, plan, algorithm):
+    result, scores = tune_and_evaluate(
+        modeling_rows,
+        plan,
         FEATURE_COLUMNS,
         FAST_ALGORITHMS[algorithm],
         FAST_CROSS_VALIDATION,
-        test_curve_points=20,
     )
-    assert result["metrics"]["auc_roc"] > 0.95
-    assert result["metrics"]["auc_pr"] > 0.85
-    assert result["metrics"]["n_rows"] == 80
+    assert result["cv_auc_pr"] > 0.85
+    assert result["tuning_cutoffs"] == plan["tuning_cutoffs"]
     assert 0.0 <= result["threshold"] <= 1.0
-    assert result["metrics"]["f1"] > 0.7
+    assert len(scores) == 160 and set(scores["cutoff"]) == set(CUTOFFS[2:])
+    assert scores["algorithm"].unique().tolist() == [
+        FAST_ALGORITHMS[algorithm]["estimator"]
+    ]
+    for _, origin in scores.groupby("cutoff"):
+        assert evaluation.auc_roc(origin["label"], origin["score"]) > 0.95
+    assert (scores["prediction"] == (scores["score"] >= result["threshold"])).all()
     weights = {weight["feature"] for weight in result["feature_weights"]}
     assert {"signal", "noise", "sessions"} <= weights
     assert any(name.startswith("level_at_cutoff=") for name in weights)
     if algorithm in ("gbt", "random_forest"):
         top = max(result["feature_weights"], key=lambda weight: weight["value"])
         assert top["feature"] == "signal"
-    # The test ranking curve: a starting row, then at most 20 + 1 score steps.
-    curve = result["test_curve"]
-    assert 2 <= len(curve) <= 22
-    assert curve[0]["selected"] == 0
-    assert curve[-1]["selected"] == 80
-    assert curve[-1]["true_positive_rate"] == 1.0
 
 
-def test_split_never_lets_a_training_horizon_cross_the_test_cutoff(spark):
-    daily = [
-        (user, datetime(2018, 10, 1) + timedelta(days=day), (day + user) % 3 == 0)
-        for user in range(3)
-        for day in range(30)
-    ]
-    table = spark.createDataFrame(
-        [(f"u{user}", cutoff, int(label)) for user, cutoff, label in daily],
-        "user_id string, cutoff timestamp, label int",
-    )
-    train, test, summary = split_out_of_time(table, horizon_days=14)
-    test_cutoff = datetime(2018, 10, 30)
-    assert {row.cutoff for row in test.collect()} == {test_cutoff}
-    train_cutoffs = {row.cutoff for row in train.select("cutoff").distinct().collect()}
-    assert max(train_cutoffs) == test_cutoff - timedelta(
-        days=14
-    )  # the horizon ends on it
-    assert all(cutoff + timedelta(days=14) <= test_cutoff for cutoff in train_cutoffs)
-    assert summary["n_train"] == 3 * 16 and summary["n_test"] == 3
-
-
-@pytest.mark.parametrize(
-    ("label", "message"), [(0, "no churner"), (1, "no non-churner")]
-)
-def test_training_rows_of_one_class_stop_with_a_clear_error(spark, label, message):
-    rows = [
-        (user, cutoff, label, *rest) for user, cutoff, _, *rest in synthetic_rows(5)
-    ]
-    table = spark.createDataFrame(rows, MODEL_INPUT_SCHEMA)
-    with pytest.raises(ValueError, match=f"training rows hold {message}"):
-        split_out_of_time(table, horizon_days=7)
+def test_baselines_use_each_origins_training_median(modeling_rows, plan):
+    descriptions, scores = evaluate_baselines(modeling_rows, plan, "signal")
+    medians = descriptions[1]["estimator_params"]["above_training_median"]
+    for origin in plan["origins"]:
+        train, _ = _origin_rows(modeling_rows, origin)
+        assert (
+            medians[origin["test_cutoff"]]
+            == train.approxQuantile("signal", [0.5], 0.0)[0]
+        )
+    rule = scores[scores["algorithm"] == "one_rule"]
+    never = scores[scores["algorithm"] == "always_no_churn"]
+    assert len(rule) == len(never) == 160
+    assert (never["score"] == 0).all() and (never["prediction"] == 0).all()
+    churners = rule[rule["label"] == 1]
+    assert (churners["prediction"] == 1).all()  # every signal > 0.7 is above the median
+    assert evaluation.auc_roc(rule["label"], rule["score"]) == pytest.approx(1.0)
 
 
 def test_feature_columns_of_a_feature_set():
@@ -110,72 +165,130 @@ def test_feature_columns_of_a_feature_set():
         select_feature_columns(groups, [], ["trend"])
 
 
-def test_baselines(split):
-    train, test, _ = split
-    never, rule = evaluate_baselines(train, test, "signal")
-    assert never["metrics"]["auc_roc"] == pytest.approx(0.5)
-    assert never["metrics"]["recall"] == 0.0
-    median = train.approxQuantile("signal", [0.5], 0.0)[0]
-    assert rule["threshold"] == median
-    assert rule["metrics"]["recall"] == 1.0  # every signal > 0.7 is above the median
-    assert rule["metrics"]["auc_roc"] == pytest.approx(1.0)
+# ---------------------------------------------------------- choice and test figures
+N_USERS = 120
+_rng = np.random.default_rng(5)
+LABELS = (_rng.random(2 * N_USERS) < 0.3).astype(int)
+NOISE = _rng.random(2 * N_USERS)
 
 
-def _result(algorithm, auc_pr, cv_auc_pr, test_curve=()):
-    metrics = {
-        "auc_pr": auc_pr,
-        "auc_roc": 0.5,
-        "precision": 0.1,
-        "recall": 0.2,
-        "f1": 0.3,
-        "weighted_f1": 0.4,
-        "lift_top_decile": 1.5,
-        "n_rows": 10,
-        "n_churners": 2,
-    }
+def _scores(algorithm: str, feature_set: str, score: np.ndarray) -> pd.DataFrame:
+    """Test scores of one model on 120 users x 2 test cutoffs."""
+    return pd.DataFrame(
+        {
+            "feature_set": feature_set,
+            "algorithm": algorithm,
+            "user_id": [f"u{k % N_USERS}" for k in range(2 * N_USERS)],
+            "cutoff": [CUTOFFS[2 + k // N_USERS] for k in range(2 * N_USERS)],
+            "label": LABELS,
+            "score": score,
+            "prediction": (score >= 0.5).astype(int),
+        }
+    )
+
+
+def _result(algorithm: str, cv_auc_pr: float) -> dict:
     return {
         "algorithm": algorithm,
         "estimator_params": {"maxDepth": 2},
         "feature_columns": FEATURE_COLUMNS,
         "cv_auc_pr": cv_auc_pr,
-        "threshold": 0.4,
-        "metrics": metrics,
+        "tuning_cutoffs": ["2018-10-22T00:00:00"],
+        "threshold": 0.5,
         "feature_weights": [],
-        "test_curve": list(test_curve),
     }
 
 
-def test_best_model_by_test_auc_pr_then_cv():
-    best = select_best_model(
-        {
-            "small": [
-                _result("LinearSVC", math.nan, 0.9),
-                _result("GBTClassifier", 0.6, 0.2),
-            ],
-            "large": [_result("LogisticRegression", 0.6, 0.3)],
-        }
+BASELINES = [
+    {"algorithm": "always_no_churn", "estimator_params": {}, "threshold": None},
+    {"algorithm": "one_rule", "estimator_params": {"feature": "x"}, "threshold": 0.5},
+]
+
+
+def _evaluate(model_scores: dict, cv: dict, one_rule: np.ndarray):
+    results = {"small": [_result(name, cv[name]) for name in model_scores]}
+    choice = select_best_model(results)
+    test_scores = pd.concat(
+        [
+            _scores("always_no_churn", "baseline", np.zeros(2 * N_USERS)),
+            _scores("one_rule", "baseline", one_rule),
+            *[_scores(name, "small", score) for name, score in model_scores.items()],
+        ],
+        ignore_index=True,
     )
-    assert best["name"] == "LogisticRegression/large"
-    assert best["feature_columns"] == FEATURE_COLUMNS
-    assert best["test_metrics"]["auc_pr"] == 0.6
+    return choice, evaluate_models(test_scores, results, BASELINES, choice, EVALUATION)
 
 
-def test_best_model_test_curve_is_the_selected_models_curve():
-    def steps(selected):
-        return [{"threshold": 0.5, "selected": n} for n in selected]
-
-    curve = select_best_model_test_curve(
-        {
-            "small": [_result("GBTClassifier", 0.6, 0.2, steps([0, 1]))],
-            "large": [_result("LogisticRegression", 0.6, 0.3, steps([0, 2, 3]))],
-        }
+def test_the_choice_is_the_best_on_validation_not_on_test():
+    perfect = LABELS + 0.5 * NOISE  # separates the test rows perfectly
+    choice, (metrics, per_cutoff, comparison) = _evaluate(
+        {"GBTClassifier": NOISE, "LogisticRegression": perfect},
+        cv={"GBTClassifier": 0.9, "LogisticRegression": 0.3},
+        one_rule=NOISE,
     )
-    assert curve.columns.tolist() == ["threshold", "selected"]
-    assert curve["selected"].tolist() == [0, 2, 3]
+    assert choice["name"] == "GBTClassifier/small"
+    assert choice["chosen_by"]["metric"] == "cv_auc_pr"
+    assert choice["runner_up"]["name"] == "LogisticRegression/small"
+    by_name = metrics.set_index("algorithm")
+    assert by_name.loc["LogisticRegression", "auc_pr"] == pytest.approx(1.0)
+    assert by_name.loc["GBTClassifier", "auc_pr"] < 0.6
+    assert metrics["chosen"].tolist() == [True, False, False, False]
+    assert metrics["validation_rank"].tolist()[:2] == [1, 2]
+    assert metrics["selected_by"].str.startswith("cv_auc_pr").tolist()[:2] == [
+        True,
+        True,
+    ]
+    assert metrics["selected_by"].str.startswith("none").tolist()[2:] == [True, True]
+    # the chosen model is worse than the runner-up on test, and the intervals say so
+    runner_up = comparison["paired_differences"][0]
+    assert runner_up["other"] == "LogisticRegression/small" and runner_up["high"] < 0
+    assert not comparison["best_beats_runner_up"]
+    assert not comparison["best_beats_baselines"]
+    assert set(per_cutoff["test_cutoff"]) == {
+        CUTOFFS[2].isoformat(),
+        CUTOFFS[3].isoformat(),
+        "pooled",
+    }
 
 
-def test_results_are_grouped_by_feature_set_in_the_order_given():
-    gbt, svc, lr = (_result(name, 0.5, 0.5) for name in ("GBT", "SVC", "LR"))
+def test_point_figures_lie_inside_their_intervals():
+    _, (metrics, per_cutoff, _) = _evaluate(
+        {"GBTClassifier": LABELS * 0.3 + NOISE},
+        cv={"GBTClassifier": 0.5},
+        one_rule=NOISE,
+    )
+    for table in (metrics, per_cutoff):
+        rows = table.dropna(subset=["auc_pr"])
+        assert (rows["auc_pr_low"] <= rows["auc_pr"] + 1e-12).all()
+        assert (rows["auc_pr"] <= rows["auc_pr_high"] + 1e-12).all()
+    pooled = per_cutoff[per_cutoff["test_cutoff"] == "pooled"].set_index("model")
+    assert pooled.loc["GBTClassifier/small", "auc_pr"] == pytest.approx(
+        metrics.set_index("algorithm").loc["GBTClassifier", "auc_pr"]
+    )
+
+
+def test_best_beats_the_baselines_only_when_every_paired_interval_excludes_zero():
+    # the chosen model scores exactly as the one rule: their paired interval is [0, 0]
+    _, (_, _, tied) = _evaluate(
+        {"GBTClassifier": NOISE}, cv={"GBTClassifier": 0.5}, one_rule=NOISE
+    )
+    against_rule = tied["paired_differences"][2]
+    assert against_rule["other"] == "baseline/one_rule"
+    assert (against_rule["low"], against_rule["high"]) == (0.0, 0.0)
+    assert not against_rule["excludes_zero"]
+    assert not tied["best_beats_baselines"]
+    # a perfect model against a random rule and the constant: both intervals above 0
+    _, (_, _, clear) = _evaluate(
+        {"GBTClassifier": LABELS + 0.5 * NOISE},
+        cv={"GBTClassifier": 0.5},
+        one_rule=NOISE,
+    )
+    assert all(entry["low"] > 0 for entry in clear["paired_differences"][1:])
+    assert clear["best_beats_baselines"]
+
+
+def test_results_and_test_scores_are_collected_by_feature_set():
+    gbt, svc, lr = (_result(name, 0.5) for name in ("GBT", "SVC", "LR"))
     grouped = collect_model_results(
         engagement_experience__gbt=gbt,
         engagement_experience__linear_svc=svc,
@@ -184,27 +297,11 @@ def test_results_are_grouped_by_feature_set_in_the_order_given():
     assert grouped == {"engagement_experience": [gbt, svc], "all": [lr]}
     with pytest.raises(ValueError, match="not named <feature_set>__<algorithm>"):
         collect_model_results(gbt=gbt)
-
-
-def test_model_metrics_table_sorted_by_auc_pr():
-    baseline = {**_result("always_no_churn", 0.2, None), "feature_set": "baseline"}
-    table = build_model_metrics(
-        [baseline], {"small": [_result("GBTClassifier", 0.7, 0.5)], "large": []}
-    )
-    assert table["algorithm"].tolist() == ["GBTClassifier", "always_no_churn"]
-    assert table["feature_set"].tolist() == ["small", "baseline"]
-    assert table.loc[0, "params"] == '{"maxDepth": 2}'
-
-
-def test_training_rows_carry_weights_and_user_folds(split):
-    train, _, _ = split
-    per_user = train.groupBy("user_id").agg(F.countDistinct("cv_fold").alias("folds"))
-    assert per_user.where("folds > 1").count() == 0
-    totals = {
-        row.label: row.total
-        for row in train.groupBy("label")
-        .agg(F.sum("class_weight").alias("total"))
-        .collect()
+    baseline = _scores("one_rule", "baseline", NOISE).drop(columns="feature_set")
+    model = _scores("GBTClassifier", "x", NOISE).drop(columns="feature_set")
+    table = collect_test_scores(baseline, all__gbt=model)
+    assert table.columns.tolist()[:2] == ["feature_set", "algorithm"]
+    assert table.groupby("feature_set").size().to_dict() == {
+        "all": 240,
+        "baseline": 240,
     }
-    assert totals[0] == pytest.approx(totals[1])
-    assert len(CUTOFFS) - 1 == train.select("cutoff").distinct().count()

@@ -1,4 +1,4 @@
-"""The ``modeling`` pipeline: four classifiers per feature set, evaluated out of time.
+"""The ``modeling`` pipeline: four classifiers per feature set, rolling-origin evaluation.
 
 One modular pipeline (:func:`feature_set_pipeline`) is instantiated per feature set under
 its own Kedro namespace; its parameters (the feature groups) come from
@@ -9,16 +9,18 @@ from kedro.pipeline import Node, Pipeline, pipeline
 
 from sparkify_kedro.pipelines.modeling.nodes import (
     RESULT_KEY_SEPARATOR,
+    build_best_model_test_curve,
     build_feature_weights,
-    build_model_metrics,
     collect_model_results,
+    collect_test_scores,
+    describe_best_model,
     evaluate_baselines,
-    prepare_training_rows,
+    evaluate_models,
+    plan_rolling_origin,
+    prepare_modeling_rows,
     refit_best_model,
     select_best_model,
-    select_best_model_test_curve,
     select_feature_columns,
-    split_out_of_time,
     summarise_model_metrics,
     tune_and_evaluate,
 )
@@ -28,7 +30,7 @@ FEATURE_SETS = ("engagement", "engagement_experience", "all")
 #: Keys of ``modeling.algorithms`` in the parameters, one node each per feature set.
 ALGORITHMS = ("gbt", "random_forest", "logistic_regression", "linear_svc")
 
-_TRAINING_ROWS, _TEST_ROWS = "modeling_training_rows", "modeling_test_rows"
+_MODELING_ROWS, _SPLIT = "modeling_rows", "modeling_split_summary"
 
 
 def feature_set_pipeline(feature_set: str) -> Pipeline:
@@ -49,14 +51,13 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
                 Node(
                     tune_and_evaluate,
                     inputs={
-                        "train_rows": _TRAINING_ROWS,
-                        "test_rows": _TEST_ROWS,
+                        "modeling_rows": _MODELING_ROWS,
+                        "split_summary": _SPLIT,
                         "feature_columns": "feature_columns",
                         "algorithm": f"params:modeling.algorithms.{algorithm}",
                         "cross_validation": "params:modeling.cross_validation",
-                        "test_curve_points": "params:modeling.test_curve_points",
                     },
-                    outputs=f"{algorithm}_result",
+                    outputs=[f"{algorithm}_result", f"{algorithm}_test_scores"],
                     name=f"tune_and_evaluate_{algorithm}",
                 )
                 for algorithm in ALGORITHMS
@@ -69,13 +70,12 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
         "feature_engineering.feature_groups",
         "feature_engineering.categorical_features",
         "modeling.cross_validation",
-        "modeling.test_curve_points",
         *[f"modeling.algorithms.{algorithm}" for algorithm in ALGORITHMS],
     }
     return pipeline(
         base,
         namespace=feature_set,
-        inputs={_TRAINING_ROWS, _TEST_ROWS},
+        inputs={_MODELING_ROWS, _SPLIT},
         parameters={
             **{name: name for name in shared_parameters},
             "feature_set_groups": f"modeling.feature_sets.{feature_set}",
@@ -84,51 +84,85 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    # Every (feature set, algorithm) result, by keyword <feature_set>__<algorithm>.
-    every_result = {
-        f"{feature_set}{RESULT_KEY_SEPARATOR}{algorithm}": f"{feature_set}.{algorithm}_result"
+    # Every (feature set, algorithm) result and test scores, by keyword
+    # <feature_set>__<algorithm>.
+    keys = {
+        f"{feature_set}{RESULT_KEY_SEPARATOR}{algorithm}": f"{feature_set}.{algorithm}"
         for feature_set in FEATURE_SETS
         for algorithm in ALGORITHMS
     }
     shared = Pipeline(
         [
             Node(
-                split_out_of_time,
-                inputs=["model_input_table", "params:churn_labeling.horizon_days"],
-                outputs=["modeling_train_rows", _TEST_ROWS, "modeling_split_summary"],
-                name="split_out_of_time",
+                plan_rolling_origin,
+                inputs=[
+                    "model_input_table",
+                    "params:churn_labeling.horizon_days",
+                    "params:modeling.evaluation.test_cutoffs",
+                ],
+                outputs=_SPLIT,
+                name="plan_rolling_origin",
             ),
             Node(
-                prepare_training_rows,
+                prepare_modeling_rows,
                 inputs=[
-                    "modeling_train_rows",
+                    "model_input_table",
+                    _SPLIT,
                     "params:modeling.cross_validation.num_folds",
                     "params:modeling.training_partitions",
                 ],
-                outputs=_TRAINING_ROWS,
-                name="prepare_training_rows",
+                outputs=_MODELING_ROWS,
+                name="prepare_modeling_rows",
             ),
             Node(
                 evaluate_baselines,
-                inputs=[
-                    _TRAINING_ROWS,
-                    _TEST_ROWS,
-                    "params:modeling.one_rule_feature",
-                ],
-                outputs="baseline_results",
+                inputs=[_MODELING_ROWS, _SPLIT, "params:modeling.one_rule_feature"],
+                outputs=["baseline_results", "baseline_test_scores"],
                 name="evaluate_baselines",
             ),
             Node(
                 collect_model_results,
-                inputs=every_result,
+                inputs={key: f"{name}_result" for key, name in keys.items()},
                 outputs="model_results",
                 name="collect_model_results",
             ),
             Node(
-                build_model_metrics,
-                inputs=["baseline_results", "model_results"],
-                outputs="model_metrics",
-                name="build_model_metrics",
+                collect_test_scores,
+                inputs={
+                    "baseline_test_scores": "baseline_test_scores",
+                    **{key: f"{name}_test_scores" for key, name in keys.items()},
+                },
+                outputs="test_scores",
+                name="collect_test_scores",
+            ),
+            Node(
+                select_best_model,
+                inputs="model_results",
+                outputs="best_model_choice",
+                name="select_best_model",
+            ),
+            Node(
+                evaluate_models,
+                inputs=[
+                    "test_scores",
+                    "model_results",
+                    "baseline_results",
+                    "best_model_choice",
+                    "params:modeling.evaluation",
+                ],
+                outputs=["model_metrics", "rolling_origin_metrics", "model_comparison"],
+                name="evaluate_models",
+            ),
+            Node(
+                describe_best_model,
+                inputs=[
+                    "best_model_choice",
+                    "model_metrics",
+                    "model_comparison",
+                    _SPLIT,
+                ],
+                outputs="best_model_info",
+                name="describe_best_model",
             ),
             Node(
                 build_feature_weights,
@@ -137,22 +171,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_feature_weights",
             ),
             Node(
-                select_best_model,
-                inputs="model_results",
-                outputs="best_model_info",
-                name="select_best_model",
-            ),
-            Node(
-                select_best_model_test_curve,
-                inputs="model_results",
+                build_best_model_test_curve,
+                inputs=[
+                    "test_scores",
+                    "best_model_choice",
+                    "params:modeling.test_curve_points",
+                ],
                 outputs="best_model_test_curve",
-                name="select_best_model_test_curve",
+                name="build_best_model_test_curve",
             ),
             Node(
                 refit_best_model,
                 inputs=[
                     "model_input_table",
-                    "best_model_info",
+                    "best_model_choice",
                     "params:modeling.training_partitions",
                 ],
                 outputs="best_model",
@@ -160,7 +192,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 summarise_model_metrics,
-                inputs=["model_metrics", "modeling_split_summary", "best_model_info"],
+                inputs=["model_metrics", _SPLIT, "model_comparison"],
                 outputs="model_metrics_json",
                 name="summarise_model_metrics",
             ),

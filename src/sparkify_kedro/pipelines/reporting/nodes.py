@@ -258,8 +258,20 @@ def _model_rows(model_metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     return model_metrics[~is_baseline], model_metrics[is_baseline]
 
 
+def _interval_text(row: Any) -> str:
+    """``0.412 [0.301, 0.530]``: a row's test AUC-PR and its bootstrap interval."""
+    return f"{row.auc_pr:.3f} [{row.auc_pr_low:.3f}, {row.auc_pr_high:.3f}]"
+
+
+_COMPARISON_TITLE = (
+    "Model comparison: test AUC-PR with 95 % bootstrap intervals (users resampled); "
+    "* = chosen on validation"
+)
+
+
 def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
-    """Test AUC-PR per algorithm, one bar per feature set; baselines as dashed lines."""
+    """Test AUC-PR per algorithm, one bar per feature set, with their bootstrap intervals
+    as error bars; the chosen model marked; baselines as dashed lines."""
     models, baselines = _model_rows(model_metrics)
     figure = go.Figure(
         [
@@ -267,7 +279,16 @@ def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
                 x=rows["algorithm"],
                 y=rows["auc_pr"],
                 name=feature_set,
-                hovertemplate="%{x}: AUC-PR %{y:.3f}",
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": rows["auc_pr_high"] - rows["auc_pr"],
+                    "arrayminus": rows["auc_pr"] - rows["auc_pr_low"],
+                },
+                text=["*" if chosen else "" for chosen in rows["chosen"]],
+                textposition="outside",
+                customdata=[_interval_text(row) for row in rows.itertuples()],
+                hovertemplate="%{x}: AUC-PR %{customdata}",
             )
             for feature_set, rows in models.groupby("feature_set", sort=False)
         ]
@@ -277,11 +298,11 @@ def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
             y=baseline.auc_pr,
             line_dash="dash",
             line_color="grey",
-            annotation_text=f"baseline {baseline.algorithm}: {baseline.auc_pr:.3f}",
+            annotation_text=f"baseline {baseline.algorithm}: {_interval_text(baseline)}",
         )
     figure.update_layout(
         barmode="group",
-        title="Model comparison: test AUC-PR by algorithm and feature set",
+        title=_COMPARISON_TITLE,
         xaxis_title="algorithm",
         yaxis_title="test AUC-PR",
         legend_title="feature set",
@@ -291,20 +312,38 @@ def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
 
 
 def plot_model_comparison_png(model_metrics: pd.DataFrame) -> Figure:
-    """The model comparison as a matplotlib grouped bar chart with baseline lines."""
+    """The model comparison as a matplotlib grouped bar chart with interval error bars
+    and baseline lines."""
     models, baselines = _model_rows(model_metrics)
-    table = models.pivot_table(
-        index="algorithm", columns="feature_set", values="auc_pr", sort=False
-    )
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    algorithms = list(dict.fromkeys(models["algorithm"]))
+    feature_sets = list(dict.fromkeys(models["feature_set"]))
+    figure = Figure(figsize=(9, 4.8), layout="constrained")
     ax = figure.subplots()
-    width = 0.8 / max(1, len(table.columns))
-    for offset, feature_set in enumerate(table.columns):
-        positions = [i + offset * width for i in range(len(table.index))]
-        ax.bar(positions, table[feature_set], width=width, label=feature_set)
+    width = 0.8 / max(1, len(feature_sets))
+    for offset, feature_set in enumerate(feature_sets):
+        rows = (
+            models[models["feature_set"] == feature_set]
+            .set_index("algorithm")
+            .reindex(algorithms)
+        )
+        positions = [i + offset * width for i in range(len(algorithms))]
+        ax.bar(
+            positions,
+            rows["auc_pr"],
+            width=width,
+            label=feature_set,
+            yerr=[
+                rows["auc_pr"] - rows["auc_pr_low"],
+                rows["auc_pr_high"] - rows["auc_pr"],
+            ],
+            capsize=3,
+        )
+        for position, row in zip(positions, rows.itertuples(), strict=True):
+            if row.chosen is True:
+                ax.annotate("*", (position, row.auc_pr_high), ha="center", fontsize=14)
     ax.set_xticks(
-        [i + width * (len(table.columns) - 1) / 2 for i in range(len(table.index))],
-        table.index,
+        [i + width * (len(feature_sets) - 1) / 2 for i in range(len(algorithms))],
+        algorithms,
     )
     styles = cycle(["--", ":", "-."])
     for baseline in baselines.dropna(subset=["auc_pr"]).itertuples():
@@ -312,20 +351,26 @@ def plot_model_comparison_png(model_metrics: pd.DataFrame) -> Figure:
             baseline.auc_pr,
             linestyle=next(styles),
             color="grey",
-            label=f"baseline {baseline.algorithm} ({baseline.auc_pr:.3f})",
+            label=f"baseline {baseline.algorithm} ({_interval_text(baseline)})",
         )
     ax.set_ylim(0, 1)
     ax.set_ylabel("test AUC-PR")
-    ax.legend(title="feature set / baseline")
-    ax.set_title("Model comparison: test AUC-PR by algorithm and feature set")
+    ax.legend(title="feature set / baseline", fontsize="small")
+    ax.set_title(_COMPARISON_TITLE, fontsize="medium")
     return figure
 
 
 # -------------------------------------------------- curves of the best model on test
 def _test_metric(best_model_info: dict[str, Any], name: str) -> str:
-    """A test metric of the best model, formatted for a title."""
-    value = best_model_info["test_metrics"].get(name)
-    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+    """A test metric of the best model with its interval, formatted for a title."""
+    metrics = best_model_info["test_metrics"]
+    value = metrics.get(name)
+    if value is None or math.isnan(value):
+        return "n/a"
+    low, high = metrics.get(f"{name}_low"), metrics.get(f"{name}_high")
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{value:.3f}"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _churn_rate(curve: pd.DataFrame) -> float:

@@ -2,10 +2,15 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from sparkify_kedro.pipelines.simulation.ceiling import (
+    compare_with_ceiling,
+    plot_ceiling_comparison,
+)
 from sparkify_kedro.pipelines.simulation.nodes import (
     build_simulation_calibration,
     build_simulation_truth,
     generate_events,
+    simulate_churn_probabilities,
 )
 
 
@@ -32,4 +37,46 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags=["simulation"],
+    )
+
+
+def create_ceiling_pipeline() -> Pipeline:
+    """The best achievable model on a simulated log and each model's distance to it.
+
+    Needs the simulator's parameters and the production outputs (``churn_labels``,
+    ``test_scores``, ``model_metrics``), so it runs after them on a simulated log only:
+    ``demo`` includes it, ``__default__`` never does.
+    """
+    return Pipeline(
+        [
+            Node(
+                simulate_churn_probabilities,
+                inputs=[
+                    "churn_labels",
+                    "params:simulation",
+                    "params:churn_labeling",
+                    "params:simulation.ceiling.futures",
+                ],
+                outputs="simulated_churn_probabilities",
+                name="simulate_churn_probabilities",
+            ),
+            Node(
+                compare_with_ceiling,
+                inputs=[
+                    "test_scores",
+                    "simulated_churn_probabilities",
+                    "model_metrics",
+                    "params:simulation.ceiling",
+                ],
+                outputs=["ceiling_comparison", "ceiling_summary"],
+                name="compare_with_ceiling",
+            ),
+            Node(
+                plot_ceiling_comparison,
+                inputs="ceiling_comparison",
+                outputs="ceiling_comparison_plot",
+                name="plot_ceiling_comparison",
+            ),
+        ],
+        tags=["ceiling"],
     )
