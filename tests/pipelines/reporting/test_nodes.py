@@ -136,24 +136,33 @@ def model_metrics():
             + ["baseline"],
             "algorithm": ["GBTClassifier", "LogisticRegression"] * 2
             + ["one_rule", "always_no_churn"],
+            "chosen": [False, False, True, False, False, False],
             "auc_pr": [0.6, 0.5, 0.4, 0.45, 0.3, 0.2],
+            "auc_pr_low": [0.5, 0.4, 0.3, 0.35, 0.2, 0.1],
+            "auc_pr_high": [0.7, 0.65, 0.5, 0.55, 0.4, 0.3],
         }
     )
 
 
-def test_model_comparison_has_a_series_per_feature_set_and_baseline_lines(
+def test_model_comparison_shows_intervals_the_choice_and_baseline_lines(
     model_metrics,
 ):
     figure = plot_model_comparison(model_metrics)
 
     assert [trace.name for trace in figure.data] == ["all", "engagement"]
-    assert list(figure.data[1].y) == [0.4, 0.45]
+    engagement = figure.data[1]
+    assert list(engagement.y) == [0.4, 0.45]
+    assert list(engagement.error_y.array) == pytest.approx([0.1, 0.1])
+    assert list(engagement.error_y.arrayminus) == pytest.approx([0.1, 0.1])
+    assert list(engagement.text) == ["*", ""]  # the chosen model
     assert sorted(shape.y0 for shape in figure.layout.shapes) == [0.2, 0.3]
+    assert "[0.200, 0.400]" in " ".join(a.text for a in figure.layout.annotations)
 
     png = plot_model_comparison_png(model_metrics)
     ax = png.axes[0]
     assert len(ax.patches) == 4
-    assert sorted(line.get_ydata()[0] for line in ax.lines) == [0.2, 0.3]
+    assert len(ax.containers) == 4  # two bar groups, each with its error bars
+    assert [text.get_text() for text in ax.texts] == ["*"]
 
 
 @pytest.fixture
@@ -183,14 +192,19 @@ BEST = {
     "name": "LogisticRegression/all",
     "algorithm": "LogisticRegression",
     "feature_set": "all",
-    "test_metrics": {"auc_pr": 0.75, "auc_roc": float("nan")},
+    "test_metrics": {
+        "auc_pr": 0.75,
+        "auc_pr_low": 0.6,
+        "auc_pr_high": 0.85,
+        "auc_roc": float("nan"),
+    },
 }
 
 
 def test_roc_pr_and_gains_figures_draw_the_curve(curve):
     figure = plot_roc_pr_curves(curve, BEST)
     titles = [annotation.text for annotation in figure.layout.annotations]
-    assert titles == ["ROC (AUC n/a)", "Precision-recall (AUC-PR 0.750)"]
+    assert titles == ["ROC (AUC n/a)", "Precision-recall (AUC-PR 0.750 [0.600, 0.850])"]
     assert list(figure.data[0].x) == curve["false_positive_rate"].tolist()
     # The PR curve starts at the first selected row: precision is undefined before.
     assert len(figure.data[2].x) == 10

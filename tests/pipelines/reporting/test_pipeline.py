@@ -86,7 +86,10 @@ def reported(spark, tmp_path_factory) -> Path:
                 {
                     "feature_set": ["all", "all", "baseline"],
                     "algorithm": ["LogisticRegression", "GBTClassifier", "one_rule"],
+                    "chosen": [True, False, False],
                     "auc_pr": [0.8, 0.7, 0.4],
+                    "auc_pr_low": [0.7, 0.6, 0.3],
+                    "auc_pr_high": [0.9, 0.8, 0.5],
                 }
             ),
         )

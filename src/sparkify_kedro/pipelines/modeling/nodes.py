@@ -504,7 +504,7 @@ def select_best_model(
     Returns what is needed to refit and describe it (algorithm, feature set, feature
     columns, estimator parameters, threshold), the figure that chose it and the runner-up.
     """
-    best, runner_up = _ranked_on_validation(model_results)[:2]
+    best, *others = _ranked_on_validation(model_results)
     keys = ("algorithm", "feature_set", "feature_columns", "estimator_params")
     return {
         "name": _model_name(best["feature_set"], best["algorithm"]),
@@ -517,9 +517,11 @@ def select_best_model(
             "tuning_cutoffs": best["tuning_cutoffs"],
         },
         "runner_up": {
-            "name": _model_name(runner_up["feature_set"], runner_up["algorithm"]),
-            SELECTION_METRIC: runner_up[SELECTION_METRIC],
-        },
+            "name": _model_name(others[0]["feature_set"], others[0]["algorithm"]),
+            SELECTION_METRIC: others[0][SELECTION_METRIC],
+        }
+        if others
+        else None,
     }
 
 
@@ -677,8 +679,9 @@ def evaluate_models(
             }
         )
     best = best_model_choice["name"]
+    runner_up = best_model_choice["runner_up"]
     comparisons = [
-        ("runner_up", best_model_choice["runner_up"]["name"]),
+        *([("runner_up", runner_up["name"])] if runner_up else []),
         *[
             ("baseline", _model_name(BASELINE, b["algorithm"]))
             for b in baseline_results
@@ -706,9 +709,9 @@ def evaluate_models(
         "resampled": "users (all of a user's test rows together)",
         "best_model": best,
         "chosen_by": best_model_choice["chosen_by"],
-        "runner_up": best_model_choice["runner_up"]["name"],
+        "runner_up": runner_up["name"] if runner_up else None,
         "paired_differences": paired,
-        "best_beats_runner_up": bool(paired[0]["low"] > 0),
+        "best_beats_runner_up": bool(runner_up) and bool(paired[0]["low"] > 0),
         "best_beats_baselines": all(entry["low"] > 0 for entry in against_baselines),
     }
     return pd.DataFrame(table), pd.DataFrame(per_cutoff_rows), comparison
