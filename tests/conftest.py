@@ -13,13 +13,18 @@ from pyspark.sql import SparkSession
 
 from tests.kedro_helpers import FIXTURES, run_pipeline
 
-#: A demo run small enough for the test suite: 80 simulated users, every stage, and
-#: modeling with one grid point, two folds and few iterations (the flow is under test here;
-#: model quality has its own tests and benchmark).
+#: A demo run small enough for the test suite: 80 simulated users, every stage, modeling
+#: with one grid point, two folds and few iterations, few bootstrap resamples and futures
+#: (the flow is under test here; model quality has its own tests and benchmark).
 SMALL_DEMO_PARAMS = {
-    "simulation": {"n_users": 80, "seed": 3},
+    "simulation": {
+        "n_users": 80,
+        "seed": 3,
+        "ceiling": {"futures": 20, "label_draws": 50},
+    },
     "modeling": {
         "cross_validation": {"num_folds": 2, "parallelism": 2},
+        "evaluation": {"bootstrap_resamples": 200},
         "algorithms": {
             "gbt": {"params": {"maxIter": 3}, "grid": {"maxDepth": [2]}},
             "random_forest": {"params": {"numTrees": 5}, "grid": {"maxDepth": [3]}},

@@ -113,11 +113,10 @@ def test_a_run_stopped_during_modeling_does_not_tune_finished_models_again(
 
     # Kedro logs node names without their namespace: which tuning ran is told by the files
     assert _nodes_run(caplog.records) == {
-        "split_out_of_time",  # the training and test rows live in memory
-        "prepare_training_rows",
+        "prepare_modeling_rows",  # the cached rows live in memory
         "tune_and_evaluate_gbt",
         "collect_model_results",
-        "build_model_metrics",
+        "evaluate_models",
     }
     assert {path: path.stat().st_mtime_ns for path in kept_results} == kept_results
     assert lost_result.read_text() == expected_result  # the same fit, the same file

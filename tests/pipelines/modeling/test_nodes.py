@@ -12,16 +12,20 @@ from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
 from sparkify_kedro.pipelines.modeling.nodes import (
-    _origin_rows,
-    collect_model_results,
-    collect_test_scores,
     evaluate_baselines,
-    evaluate_models,
-    plan_rolling_origin,
-    prepare_modeling_rows,
-    select_best_model,
     select_feature_columns,
     tune_and_evaluate,
+)
+from sparkify_kedro.pipelines.modeling.rolling_origin import (
+    origin_rows,
+    plan_rolling_origin,
+    prepare_modeling_rows,
+)
+from sparkify_kedro.pipelines.modeling.selection import (
+    collect_model_results,
+    collect_test_scores,
+    evaluate_models,
+    select_best_model,
 )
 from tests.pipelines.modeling.conftest import (
     CUTOFFS,
@@ -95,7 +99,7 @@ def test_tuning_rows_of_one_class_stop_with_a_clear_error(spark, label):
 
 
 def test_origin_rows_hold_their_cutoffs_with_balanced_weights(modeling_rows, plan):
-    train, test = _origin_rows(modeling_rows, plan["origins"][1])
+    train, test = origin_rows(modeling_rows, plan["origins"][1])
     assert {row.cutoff for row in train.select("cutoff").distinct().collect()} == set(
         CUTOFFS[:3]
     )
@@ -143,7 +147,7 @@ def test_baselines_use_each_origins_training_median(modeling_rows, plan):
     descriptions, scores = evaluate_baselines(modeling_rows, plan, "signal")
     medians = descriptions[1]["estimator_params"]["above_training_median"]
     for origin in plan["origins"]:
-        train, _ = _origin_rows(modeling_rows, origin)
+        train, _ = origin_rows(modeling_rows, origin)
         assert (
             medians[origin["test_cutoff"]]
             == train.approxQuantile("signal", [0.5], 0.0)[0]

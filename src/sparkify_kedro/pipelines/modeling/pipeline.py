@@ -8,21 +8,25 @@ its own Kedro namespace; its parameters (the feature groups) come from
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from sparkify_kedro.pipelines.modeling.nodes import (
+    evaluate_baselines,
+    refit_best_model,
+    select_feature_columns,
+    tune_and_evaluate,
+)
+from sparkify_kedro.pipelines.modeling.rolling_origin import (
+    plan_rolling_origin,
+    prepare_modeling_rows,
+)
+from sparkify_kedro.pipelines.modeling.selection import (
     RESULT_KEY_SEPARATOR,
     build_best_model_test_curve,
     build_feature_weights,
     collect_model_results,
     collect_test_scores,
     describe_best_model,
-    evaluate_baselines,
     evaluate_models,
-    plan_rolling_origin,
-    prepare_modeling_rows,
-    refit_best_model,
     select_best_model,
-    select_feature_columns,
     summarise_model_metrics,
-    tune_and_evaluate,
 )
 
 #: Namespaces, one per feature set; their groups are in parameters ``modeling.feature_sets``.
