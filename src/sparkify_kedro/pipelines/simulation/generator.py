@@ -40,10 +40,15 @@ Thumbs Down, Settings, Downgrade and Help, lowers Thumbs Up and Add to Playlist,
 sessions and lengthens the gaps between them. Cancel is reachable only from Roll Advert,
 Thumbs Down, Settings and Downgrade, with a probability that grows exponentially as
 satisfaction falls (and, from Roll Advert, as ad tolerance falls); it is always followed
-one second later by Cancellation Confirmation (auth Cancelled), the user's last event.
+by Cancellation Confirmation (auth Cancelled) after a page pause, the user's last event.
 Submit Downgrade follows Downgrade with a probability that grows as satisfaction falls and
 price sensitivity rises. So users heading for churn see more adverts, give more thumbs
 down, visit Settings and Downgrade more and come back less, in the weeks before they churn.
+
+*The ceiling.* ``UserSimulator.ceiling_run`` / ``churn_probabilities`` replay a user's
+stream (the same draws, so the same events) and, at each watched cutoff, draw futures from
+the stream's whole state there with their own generators: the simulator's own probability
+that the user churns within a horizon, the best any model could predict.
 
 *Anonymous rows.* Logged-out rows (after Logout, until Login) and a few guest sessions
 (Home, Help, About, Register, Submit Registration, Error) carry ``userId ""``, the session's
@@ -54,7 +59,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -82,6 +87,13 @@ CANCEL_GATEWAYS: tuple[str, ...] = (
     "Settings",
     "Downgrade",
 )
+
+#: The page that may follow each page by chance (see ``_UserStream.offers``).
+_OFFERED: dict[str, str] = {
+    "Downgrade": "Submit Downgrade",
+    "Upgrade": "Submit Upgrade",
+    "Settings": "Save Settings",
+}
 
 #: HTTP method and status of each page, as in the real log.
 PAGE_HTTP: dict[str, tuple[str, int]] = {
@@ -333,6 +345,19 @@ class SessionRates:
     submit_upgrade: float
 
 
+@dataclass(frozen=True)
+class CeilingRun:
+    """What ``UserSimulator.ceiling_run`` found: the user's lines (if recorded); per cutoff
+    the churn probability and its Monte-Carlo standard error (the futures' standard
+    deviation over the square root of their number; NaN with one future); and, if recorded,
+    the lines of every future of every cutoff (a future's lines stop at its end)."""
+
+    lines: list[str]
+    probabilities: list[float]
+    standard_errors: list[float]
+    futures: list[list[list[str]]]
+
+
 class UserSimulator:
     """Generates the raw JSON lines of one user at a time (see the module docstring)."""
 
@@ -361,6 +386,8 @@ class UserSimulator:
         self.mean_acceptance = (
             sum(self.hour_acceptance) / 24 * (5 + 2 * self.weekend_acceptance) / 7
         )
+        #: Seconds from a song to the next page: its length rounded, at least one.
+        self.song_seconds = [max(1, round(length)) for length in self.catalogue.lengths]
         self.logged_out_table = _table(params["logged_out_pages"])
         self.guest_table = _table(params["guest"]["pages"])
         self.http = {
@@ -371,6 +398,81 @@ class UserSimulator:
     def user_lines(self, user_id: int) -> list[str]:
         """All raw JSON lines of one user (and of their anonymous visits)."""
         return _UserStream(self, draw_user_profile(self.params, user_id)).run()
+
+    def ceiling_run(
+        self,
+        user_id: int,
+        cutoffs: list[int],
+        horizon_seconds: int,
+        churn_pages: frozenset[str],
+        n_futures: int,
+        *,
+        smooth: bool = True,
+        record: bool = False,
+    ) -> CeilingRun:
+        """Run a user's stream, branching into ``n_futures`` futures at each cutoff.
+
+        The stream is the one of ``user_lines`` (same generator, same draws; the futures
+        draw from their own), so its events before a cutoff are the logged ones. At each
+        cutoff (epoch seconds, ascending) the futures continue from the stream's full
+        state there: inside a session, from the page due next (chosen, with its time,
+        before the cutoff); between sessions, with the mood and mean gap of the awaited
+        session, its start redrawn after the cutoff (session starts are a thinned Poisson
+        process: memoryless). A future ends at its first churn page of the user
+        (``churn_pages``) or at ``min(cutoff + horizon_seconds, end)``.
+
+        The probability is the mean of the futures' values: with ``smooth=False`` 1 for a
+        future with a churn page in ``[cutoff, cutoff + horizon_seconds)``, else 0; with
+        ``smooth=True`` (default) the future's chance of churning along the path it took
+        (see ``_Future``): the same expectation, a smaller Monte-Carlo error. The futures of
+        a cutoff draw, one after another, from ``default_rng([seed, user_id, 2, cutoff])``:
+        the probability of a cutoff does not depend on the other cutoffs asked for, and the
+        first k futures are the same for any ``n_futures >= k``. Cutoffs after the user
+        cancelled get 0. ``record``: keep the JSON lines of the stream and of every future
+        (for tests: slower).
+        """
+        cutoffs = [int(cutoff) for cutoff in cutoffs]
+        if cutoffs != sorted(cutoffs):
+            raise ValueError("cutoffs must be in ascending order")
+        if n_futures < 1:
+            raise ValueError("n_futures must be at least 1")
+        watch = _Watch(
+            cutoffs=list(cutoffs),
+            horizon_seconds=int(horizon_seconds),
+            churn_pages=frozenset(churn_pages),
+            n_futures=int(n_futures),
+            smooth=smooth,
+            record_futures=record,
+            probabilities={},
+            standard_errors={},
+            futures={},
+        )
+        profile = draw_user_profile(self.params, user_id)
+        lines = _UserStream(self, profile, record=record, watch=watch).run()
+        return CeilingRun(
+            lines=lines,
+            probabilities=[watch.probabilities.get(cutoff, 0.0) for cutoff in cutoffs],
+            standard_errors=[
+                watch.standard_errors.get(cutoff, 0.0) for cutoff in cutoffs
+            ],
+            futures=[watch.futures.get(cutoff, []) for cutoff in cutoffs],
+        )
+
+    def churn_probabilities(
+        self,
+        user_id: int,
+        cutoffs: list[int],
+        horizon_seconds: int,
+        churn_pages: frozenset[str],
+        n_futures: int,
+        *,
+        smooth: bool = True,
+    ) -> list[float]:
+        """The simulator's own probability that the user churns within the horizon of each
+        cutoff, given its whole state at the cutoff (see ``ceiling_run``), one per cutoff."""
+        return self.ceiling_run(
+            user_id, cutoffs, horizon_seconds, churn_pages, n_futures, smooth=smooth
+        ).probabilities
 
     def rates(self, profile: UserProfile, level: str, unhappy: float) -> SessionRates:
         """Transition tables and chances of a session at ``level`` and unhappiness."""
@@ -450,8 +552,10 @@ class _Watch:
     horizon_seconds: int
     churn_pages: frozenset[str]
     n_futures: int
+    smooth: bool
     record_futures: bool
     probabilities: dict[int, float]
+    standard_errors: dict[int, float]
     futures: dict[int, list[list[str]]]
 
 
@@ -489,7 +593,8 @@ class _UserStream:
         self.floor = self.active_from
         self.ts = self.sid = self.item = 0
         traits = self.params["traits"]
-        self.walk_step = traits["mood_walk_sd"] * math.sqrt(3.0)  # uniform step, this sd
+        # The mood walk's step is uniform with standard deviation mood_walk_sd.
+        self.walk_step = traits["mood_walk_sd"] * math.sqrt(3.0)
         self.walk_memory = 1.0 - traits["mood_walk_reversion"]
         self.first, self.guest_pending, self.guest_at = True, False, 0.0
         self.watch = watch
@@ -604,37 +709,61 @@ class _UserStream:
     def pages(self, page: str, rates: SessionRates, unhappy: float) -> bool:
         """Emit the session's pages from ``page`` (due at ``self.ts``) to its end; True if
         it ended with a cancellation."""
-        sim, p = self.sim, self.params
+        uni, song_seconds, period_end = self.uni, self.sim.song_seconds, self.sim.end
         while True:
             if self.ts >= self.next_cutoff:
                 self.branch_in_session(page, rates, unhappy)
-            song = self.next_song() if page == NEXT_SONG else -1
-            if page == CONFIRMATION:
-                self.emit(page, CANCELLED)
-                return True
-            self.emit(page, LOGGED_IN if self.logged_in else LOGGED_OUT, song)
-            if page == "Roll Advert":
-                self.ad_penalty += p["traits"]["ad_penalty"] * math.exp(
-                    -self.profile.ad_tolerance
-                )
-            level_before = self.level
-            follow = self.follow_up(page, rates)
-            if self.level != level_before:
-                rates = sim.rates(self.profile, self.level, unhappy)
-            if follow is None:
-                end = rates.end if self.logged_in else p["session_end"]["logged_out"]
-                if next(self.uni) < end:
+            if page == NEXT_SONG and self.logged_in:
+                # The common case, inlined: the draws of follow_up (nothing must follow a
+                # song), of the session's end and of the next page.
+                song = self.songs.pop() if self.songs else self.next_song()
+                self.emit(page, LOGGED_IN, song)
+                next(uni)
+                if next(uni) < rates.end:
                     return False
-                follow = self.free_choice(page, rates)
-            if page == NEXT_SONG:
-                self.ts += max(1, round(sim.catalogue.lengths[song]))
-            elif PAGE_HTTP[follow][1] == 307:
-                self.ts += 1
-            else:
-                self.ts += self.pause(p["page_gap_seconds"])
-            if self.ts >= sim.end:
-                return False
+                page = _draw(*rates.from_song, next(uni))
+                self.ts += song_seconds[song]
+                if self.ts >= period_end:
+                    return False
+                continue
+            follow, rates = self.step(page, rates, unhappy)
+            if isinstance(follow, bool):
+                return follow
             page = follow
+
+    def step(
+        self, page: str, rates: SessionRates, unhappy: float
+    ) -> tuple[str | bool, SessionRates]:
+        """Emit ``page`` and draw what comes next: the next page (True if the user has
+        cancelled, False if the session ends) and the session's rates."""
+        sim, p = self.sim, self.params
+        song = self.next_song() if page == NEXT_SONG else -1
+        if page == CONFIRMATION:
+            self.emit(page, CANCELLED)
+            return True, rates
+        self.emit(page, LOGGED_IN if self.logged_in else LOGGED_OUT, song)
+        if page == "Roll Advert":
+            self.ad_penalty += p["traits"]["ad_penalty"] * math.exp(
+                -self.profile.ad_tolerance
+            )
+        level_before = self.level
+        follow = self.follow_up(page, rates)
+        if self.level != level_before:
+            rates = sim.rates(self.profile, self.level, unhappy)
+        if follow is None:
+            end = rates.end if self.logged_in else p["session_end"]["logged_out"]
+            if next(self.uni) < end:
+                return False, rates
+            follow = self.free_choice(page, rates)
+        if page == NEXT_SONG:
+            self.ts += sim.song_seconds[song]
+        elif PAGE_HTTP[follow][1] == 307:
+            self.ts += 1
+        else:
+            self.ts += self.pause(p["page_gap_seconds"])
+        if self.ts >= sim.end:
+            return False, rates
+        return follow, rates
 
     def branch_between_sessions(
         self, t: float, mood: float, mean_gap: float, start: float
@@ -650,7 +779,8 @@ class _UserStream:
             cutoff = int(self.next_cutoff)
             restart = max(t, float(cutoff))
             self.resolve(
-                cutoff, lambda future: future.sessions(restart, (mood, mean_gap))
+                cutoff,
+                lambda future, at=restart: future.sessions(at, (mood, mean_gap)),
             )
 
     def branch_in_session(self, page: str, rates: SessionRates, unhappy: float) -> None:
@@ -665,7 +795,7 @@ class _UserStream:
         while self.ts >= self.next_cutoff:
             self.resolve(int(self.next_cutoff), go_on)
 
-    def resolve(self, cutoff: int, go_on: Any) -> None:
+    def resolve(self, cutoff: int, go_on: Callable[[_UserStream], object]) -> None:
         """Run the futures of ``cutoff`` (``go_on(future)`` continues one), record the
         share that churned and move on to the next cutoff."""
         watch, sim = self.watch, self.sim
@@ -673,16 +803,29 @@ class _UserStream:
         rng = np.random.default_rng([sim.seed, self.profile.user_id, 2, cutoff])
         uni = _uniforms(rng)
         stop = min(cutoff + watch.horizon_seconds, sim.end)
-        churned, kept = 0, []
+        total = squares = 0.0
+        kept = []
         for _ in range(watch.n_futures):
-            future = _Future(self, rng, uni, cutoff, stop, watch)
+            future = _Future(
+                self, rng=rng, uni=uni, cutoff=cutoff, stop=stop, watch=watch
+            )
             try:
                 go_on(future)
+                value = 1.0 - future.survival
             except _FutureOver as over:
-                churned += over.churned
+                value = 1.0 if over.churned else 1.0 - future.survival
+            total += value
+            squares += value * value
             if watch.record_futures:
                 kept.append(future.lines)
-        watch.probabilities[cutoff] = churned / watch.n_futures
+        n = watch.n_futures
+        mean = total / n
+        watch.probabilities[cutoff] = mean
+        watch.standard_errors[cutoff] = (
+            math.sqrt(max(0.0, squares / n - mean * mean) / (n - 1))
+            if n > 1
+            else math.nan
+        )
         watch.futures[cutoff] = kept
         watch.cutoffs.pop(0)
         self.next_cutoff = watch.cutoffs[0] if watch.cutoffs else math.inf
@@ -696,26 +839,38 @@ class _UserStream:
         if not self.logged_in:
             self.logged_in = page == "Login"
             return None
+        return self.decide(page, rates, u)
+
+    def offers(self, page: str, rates: SessionRates) -> tuple[float, float, str | None]:
+        """``(cancel, chance, offered)``: after ``page`` a uniform ``u < cancel`` leads to
+        Cancel, ``cancel <= u < cancel + chance`` to ``offered`` (``_OFFERED[page]``)."""
+        cancel = rates.cancel.get(page, 0.0)
+        if page == "Downgrade":
+            return cancel, rates.submit_downgrade, _OFFERED[page]
+        if page == "Upgrade":
+            return cancel, rates.submit_upgrade, _OFFERED[page]
+        if page == "Settings":
+            return cancel, self.params["save_settings"], _OFFERED[page]
+        return cancel, 0.0, None
+
+    def decide(self, page: str, rates: SessionRates, u: float) -> str | None:
+        """``follow_up`` of a logged-in user, given its uniform ``u``."""
+        if page == NEXT_SONG:
+            return None
         if page == CANCEL:
             return CONFIRMATION
-        if page in rates.cancel and u < rates.cancel[page]:
+        cancel, chance, offered = self.offers(page, rates)
+        if u < cancel:
             return CANCEL
-        follow = None
-        if page == "Downgrade" and u < rates.cancel[page] + rates.submit_downgrade:
-            follow = "Submit Downgrade"
-        elif page == "Upgrade" and u < rates.submit_upgrade:
-            follow = "Submit Upgrade"
-        elif (
-            page == "Settings" and u < rates.cancel[page] + self.params["save_settings"]
-        ):
-            follow = "Save Settings"
-        elif page == "Submit Downgrade":
+        if u < cancel + chance:
+            return offered
+        if page == "Submit Downgrade":
             self.level = "free"
         elif page == "Submit Upgrade":
             self.level = "paid"
         elif page == "Logout":
             self.logged_in = False
-        return follow
+        return None
 
     def free_choice(self, page: str, rates: SessionRates) -> str:
         """The next page drawn from the transition table of the current state."""
@@ -750,12 +905,25 @@ class _Future(_UserStream):
     generator: it draws from ``rng`` / ``uni`` (one per cutoff, futures one after another),
     starts with no buffered songs, skips the pending guest visit (it changes nothing but
     anonymous rows), never branches, and ends by raising ``_FutureOver``: True at its first
-    churn page of the user, False when its clock reaches ``stop``.
+    churn page of the user, False when its clock reaches ``stop``. A user with no session
+    before the cutoff (never at risk) who gets the forced first session has it drawn in
+    ``[cutoff, end)`` (``floor``): an approximation of that rare case.
+
+    Smoothing (``watch.smooth``): at a choice whose outcomes may lead to a churn page (Cancel
+    from a gateway page, then Cancellation Confirmation; Submit Downgrade from Downgrade),
+    the future multiplies ``survival`` by the chance of not churning there and goes on with
+    a non-churn outcome, drawn from the choice's distribution given that. Its value,
+    ``1 - survival`` (1 if it meets a churn page anyway), has the expectation of the churn
+    indicator of an unsmoothed future, with a much smaller variance. Choices later than
+    ``stop - margin`` are drawn as usual, ``margin`` being the longest delay from the
+    choice to the churn page (Cancel 1 s, Confirmation a pause after it, at most
+    ``1 + int(36.8 * page_gap_seconds)``), so the horizon stays exact.
     """
 
     def __init__(
         self,
         origin: _UserStream,
+        *,
         rng: np.random.Generator,
         uni: Iterator[float],
         cutoff: int,
@@ -766,6 +934,20 @@ class _Future(_UserStream):
         self.rng, self.uni, self.songs, self.lines = rng, uni, [], []
         self.record = watch.record_futures
         self.churn_pages, self.stop = watch.churn_pages, stop
+        cancel_churns = bool({CANCEL, CONFIRMATION} & watch.churn_pages)
+        self.cancel_churns = cancel_churns
+        # The pages after which a churn page may follow (see ``offers``).
+        self.hazard_pages = frozenset(
+            (CANCEL_GATEWAYS if cancel_churns else ())
+            + tuple(
+                page
+                for page, offered in _OFFERED.items()
+                if offered in watch.churn_pages
+            )
+        )
+        margin = 2 + int(37 * self.params["page_gap_seconds"])
+        self.smooth_until = stop - margin if watch.smooth else -math.inf
+        self.survival = 1.0
         self.watch, self.next_cutoff = None, math.inf
         self.guest_pending = False
         self.floor = max(self.active_from, cutoff)
@@ -774,7 +956,10 @@ class _Future(_UserStream):
         """End the future at ``stop`` or at a churn page of the user, else go on."""
         if self.ts >= self.stop:
             raise _FutureOver(False)
-        super().emit(page, auth, song)
+        if self.record:
+            super().emit(page, auth, song)
+        else:
+            self.item += 1
         if page in self.churn_pages and auth in (LOGGED_IN, CANCELLED):
             raise _FutureOver(True)
 
@@ -783,3 +968,29 @@ class _Future(_UserStream):
         if start >= self.stop:
             raise _FutureOver(False)
         return super().session(start, unhappy)
+
+    def follow_up(self, page: str, rates: SessionRates) -> str | None:
+        """``follow_up``, smoothed where its outcome may lead to a churn page."""
+        if page not in self.hazard_pages or not self.logged_in:
+            return super().follow_up(page, rates)
+        if self.ts >= self.smooth_until:
+            return super().follow_up(page, rates)
+        cancel, chance, offered = self.offers(page, rates)
+        low, high = min(cancel, 1.0), min(cancel + chance, 1.0)
+        pieces = (
+            (0.0, low, self.cancel_churns),
+            (low, high, offered in self.churn_pages),
+            (high, 1.0, False),
+        )
+        hazard = sum(hi - lo for lo, hi, churns in pieces if churns)
+        if hazard >= 1.0:
+            raise _FutureOver(True)
+        self.survival *= 1.0 - hazard
+        v = next(self.uni) * (1.0 - hazard)
+        for lo, hi, churns in pieces:
+            if churns or hi <= lo:
+                continue
+            if v < hi - lo:
+                return self.decide(page, rates, min(lo + v, math.nextafter(hi, lo)))
+            v -= hi - lo
+        return self.decide(page, rates, math.nextafter(1.0, 0.0))
