@@ -13,12 +13,14 @@ part of ``demo``, never of ``__default__``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
 
@@ -32,6 +34,17 @@ def _model_name(feature_set: str, algorithm: str) -> str:
         if feature_set == BASELINE
         else f"{algorithm}/{feature_set}"
     )
+
+
+def select_test_rows(
+    churn_labels: DataFrame, split_summary: dict[str, Any]
+) -> DataFrame:
+    """The labelled (user, cutoff) rows of the rolling-origin test cutoffs: the only rows
+    whose probabilities the comparison reads (futures cost about 1 ms each)."""
+    cutoffs = [
+        datetime.fromisoformat(cutoff) for cutoff in split_summary["test_cutoffs"]
+    ]
+    return churn_labels.where(F.col("cutoff").isin(cutoffs)).select(*KEYS)
 
 
 def compare_with_ceiling(

@@ -5,6 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from sparkify_kedro.pipelines.simulation.ceiling import (
     compare_with_ceiling,
     plot_ceiling_comparison,
+    select_test_rows,
 )
 from sparkify_kedro.pipelines.simulation.nodes import (
     build_simulation_calibration,
@@ -44,15 +45,21 @@ def create_ceiling_pipeline() -> Pipeline:
     """The best achievable model on a simulated log and each model's distance to it.
 
     Needs the simulator's parameters and the production outputs (``churn_labels``,
-    ``test_scores``, ``model_metrics``), so it runs after them on a simulated log only:
+    ``modeling_split_summary``, ``test_scores``, ``model_metrics``), so it runs after them on a simulated log only:
     ``demo`` includes it, ``__default__`` never does.
     """
     return Pipeline(
         [
             Node(
+                select_test_rows,
+                inputs=["churn_labels", "modeling_split_summary"],
+                outputs="ceiling_rows",
+                name="select_ceiling_rows",
+            ),
+            Node(
                 simulate_churn_probabilities,
                 inputs=[
-                    "churn_labels",
+                    "ceiling_rows",
                     "params:simulation",
                     "params:churn_labeling",
                     "params:simulation.ceiling.futures",

@@ -1,0 +1,71 @@
+"""The registry: ``__default__`` is exactly the production stages, ``demo`` adds simulation,
+and a log that was not simulated runs every production stage without the ceiling."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+
+from sparkify_kedro.pipeline_registry import PRODUCTION_STAGES
+from sparkify_kedro.pipelines import reporting, simulation
+from tests.conftest import SMALL_DEMO_PARAMS
+from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
+
+SIMULATION_ONLY = {
+    "simulated_events",
+    "simulation_truth",
+    "simulated_churn_probabilities",
+}
+
+
+@pytest.fixture(autouse=True)
+def _project():
+    bootstrap_project(PROJECT_ROOT)
+
+
+def _node_names(pipeline) -> set[str]:
+    return {node.name for node in pipeline.nodes}
+
+
+def test_default_is_exactly_the_production_stages():
+    stages = set().union(
+        *(_node_names(stage.create_pipeline()) for stage in PRODUCTION_STAGES)
+    )
+    assert _node_names(pipelines["__default__"]) == stages
+    assert not SIMULATION_ONLY & pipelines["__default__"].datasets()
+    assert "params:simulation" not in pipelines["__default__"].datasets()
+
+
+def test_demo_is_simulation_then_production_then_the_ceiling():
+    expected = (
+        _node_names(simulation.create_pipeline())
+        | _node_names(reporting.create_simulation_reporting_pipeline())
+        | _node_names(pipelines["__default__"])
+        | _node_names(simulation.create_ceiling_pipeline())
+    )
+    assert _node_names(pipelines["demo"]) == expected
+    assert "raw_events" not in pipelines["demo"].datasets()  # fed by simulated_events
+
+
+def test_a_log_that_was_not_simulated_runs_without_the_ceiling(
+    small_demo_data_root, tmp_path
+):
+    """The small demo's log, copied as an export from elsewhere, through ``kedro run``."""
+    exported = tmp_path / "export"
+    shutil.copytree(small_demo_data_root / "01_raw" / "simulated_events", exported)
+    data_root = tmp_path / "real"
+    params = {
+        "modeling": SMALL_DEMO_PARAMS["modeling"],
+        "raw_events_path": str(exported),
+    }
+    run_pipeline("__default__", data_root, params)
+    assert not (data_root / "08_reporting" / "ceiling_comparison.csv").exists()
+    assert not (
+        data_root / "02_intermediate" / "simulated_churn_probabilities.parquet"
+    ).exists()
+    metrics = load_dataset("model_metrics", data_root, params)
+    assert len(metrics) == 3 * 4 + 2 and metrics["chosen"].sum() == 1
+    assert load_dataset("churn_scores", data_root, params).count() > 0
