@@ -9,7 +9,7 @@ import pytest
 from kedro.framework.project import pipelines
 from kedro.framework.startup import bootstrap_project
 
-from sparkify_kedro.pipeline_registry import PRODUCTION_STAGES
+from sparkify_kedro.pipeline_registry import PIPELINE_FOLDERS, PRODUCTION_STAGES
 from sparkify_kedro.pipelines import reporting, simulation
 from tests.conftest import SMALL_DEMO_PARAMS
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
@@ -28,6 +28,18 @@ def _project():
 
 def _node_names(pipeline) -> set[str]:
     return {node.name for node in pipeline.nodes}
+
+
+def test_every_pipeline_folder_is_registered_by_its_name():
+    folders = {
+        path.name
+        for path in (PROJECT_ROOT / "src" / "sparkify_kedro" / "pipelines").iterdir()
+        if path.is_dir() and not path.name.startswith(("_", "."))
+    }
+    assert {
+        folder.__name__.rpartition(".")[2] for folder in PIPELINE_FOLDERS
+    } == folders
+    assert folders | {"__default__", "ceiling", "demo"} == set(pipelines)
 
 
 def test_default_is_exactly_the_production_stages():

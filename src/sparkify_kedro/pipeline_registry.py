@@ -1,5 +1,10 @@
 """Project pipelines: one per folder under ``pipelines/``, and the flows built from them.
 
+The folders are imported explicitly rather than with ``find_pipelines``: Kedro 1.7's
+``find_pipelines`` stops a run asking for a name that is not a folder (``--pipelines
+demo``), and explicit imports show what each flow is made of (tests/test_registry.py
+checks that every folder is registered).
+
 - ``__default__``: the production stages, ``raw_events`` to scores and reports, in order;
 - ``ceiling``: the best achievable model on a simulated log, and each model's distance to it;
 - ``demo``: the simulator feeding ``__default__`` (Kedro's input mapping: its free input
@@ -9,7 +14,6 @@
 
 from __future__ import annotations
 
-from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline, pipeline
 
 from sparkify_kedro.pipelines import (
@@ -50,9 +54,16 @@ def create_demo_pipeline() -> Pipeline:
     )
 
 
+#: Every pipeline folder: ``kedro run --pipelines <folder name>`` runs its pipeline.
+PIPELINE_FOLDERS = (*PRODUCTION_STAGES, simulation)
+
+
 def register_pipelines() -> dict[str, Pipeline]:
-    """Each pipeline folder by its name (``find_pipelines``), then the composed flows."""
-    pipelines = find_pipelines(raise_errors=True)
+    """Each pipeline folder by its name, then the composed flows."""
+    pipelines = {
+        folder.__name__.rpartition(".")[2]: folder.create_pipeline()
+        for folder in PIPELINE_FOLDERS
+    }
     pipelines["__default__"] = create_production_pipeline()
     pipelines["ceiling"] = simulation.create_ceiling_pipeline()
     pipelines["demo"] = create_demo_pipeline()

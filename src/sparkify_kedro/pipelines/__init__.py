@@ -1,2 +1,2 @@
-"""The project's modular pipelines, one folder each (found by ``find_pipelines``); the flows
-composed from them are in ``sparkify_kedro.pipeline_registry``."""
+"""The project's modular pipelines, one folder each; ``sparkify_kedro.pipeline_registry``
+registers every folder and the flows composed from them."""

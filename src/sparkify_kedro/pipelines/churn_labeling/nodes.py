@@ -6,13 +6,13 @@ features of the same (user, cutoff) only see events before the cutoff (see the
 cutoff.
 
 - **Snapshot mode** (default): cutoffs are UTC midnights every ``stride_days``, anchored at
-  the end of the log, each with a full ``observation_days`` of log before it and a full
-  ``horizon_days`` after it. At a cutoff the users at risk are those with at least one event
+  the end of the log (``log_span``: a sparse tail after the last well-covered day is not
+  part of it), each with a full ``observation_days`` of log before it and a full
+  ``horizon_days`` after it, so no label horizon is incomplete. At a cutoff the users at risk are those with at least one event
   in ``[cutoff - observation_days, cutoff)`` who had not cancelled before the cutoff. Label 1
   when the user has a churn event in ``[cutoff, cutoff + horizon_days)``.
 - **User mode**: one row per user; cutoff = the user's first churn event, or the end of the
-  log (the UTC midnight after the last event) for users who never churned; label = ever
-  churned. Only users with at least one event before their cutoff get a row.
+  log (``log_span``) for users who did not churn before it; label = churned before the end. Only users with at least one event before their cutoff get a row.
 
 Every at-risk user is at risk of every churn page: a free user cannot submit a downgrade
 until they upgrade again, so a "Submit Downgrade" label on a user who is free at the cutoff
