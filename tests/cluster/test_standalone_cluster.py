@@ -42,7 +42,11 @@ SCRIPT = PROJECT_ROOT / "scripts" / "local_spark_cluster.sh"
 VENV_BIN = Path(sys.executable).parent
 KEDRO = VENV_BIN / "kedro"
 N_USERS = 100
-PARAMS = f"simulation.n_users={N_USERS},simulation.seed=42"
+# The flow is under test, not the models: few futures and bootstrap resamples.
+PARAMS = (
+    f"simulation.n_users={N_USERS},simulation.seed=42,simulation.ceiling.futures=5,"
+    "modeling.evaluation.bootstrap_resamples=200"
+)
 RUN_TIMEOUT = 900  # seconds for one kedro run; a hung cluster fails the test, not CI
 
 # Deselected by a plain `pytest` (pyproject addopts); `make test` (CI) runs them after the
