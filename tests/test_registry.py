@@ -76,7 +76,7 @@ def test_a_log_that_was_not_simulated_runs_without_the_ceiling(
     run_pipeline("__default__", data_root, params)
     assert not (data_root / "08_reporting" / "ceiling_comparison.csv").exists()
     assert not (
-        data_root / "02_intermediate" / "simulated_churn_probabilities.parquet"
+        data_root / "05_model_input" / "simulated_churn_probabilities.parquet"
     ).exists()
     metrics = load_dataset("model_metrics", data_root, params)
     assert len(metrics) == 3 * 4 + 2 and metrics["chosen"].sum() == 1

@@ -70,7 +70,7 @@ def test_every_resume_point_reads_only_saved_datasets(catalog, pipeline_name):
 
 def test_the_feature_and_model_stages_are_resume_points(catalog):
     whole = pipelines["__default__"]
-    for name in ("build_user_features", "split_out_of_time", "score_users"):
+    for name in ("build_user_features", "plan_rolling_origin", "score_users"):
         (node,) = [node for node in whole.nodes if node.name == name]
         assert all(_is_saved(catalog, dataset) for dataset in node.inputs), name
 
@@ -103,7 +103,8 @@ def test_a_run_stopped_during_modeling_does_not_tune_finished_models_again(
     kept_results = {
         path: path.stat().st_mtime_ns for path in evaluations.rglob("*.json")
     }
-    assert len(kept_results) == 3 * 4 - 1 + 1  # the other models, and the baselines
+    # the other models, the baselines and the collected results
+    assert len(kept_results) == 3 * 4 - 1 + 2
 
     with (
         caplog.at_level(logging.INFO),
@@ -115,7 +116,6 @@ def test_a_run_stopped_during_modeling_does_not_tune_finished_models_again(
     assert _nodes_run(caplog.records) == {
         "prepare_modeling_rows",  # the cached rows live in memory
         "tune_and_evaluate_gbt",
-        "collect_model_results",
         "evaluate_models",
     }
     assert {path: path.stat().st_mtime_ns for path in kept_results} == kept_results

@@ -220,7 +220,17 @@ def _evaluate(model_scores: dict, cv: dict, one_rule: np.ndarray):
         ],
         ignore_index=True,
     )
-    return choice, evaluate_models(test_scores, results, BASELINES, choice, EVALUATION)
+    split = {"test_cutoffs": [cutoff.isoformat() for cutoff in CUTOFFS[2:]]}
+    metrics, per_cutoff, comparison, info = evaluate_models(
+        test_scores, results, BASELINES, choice, split, EVALUATION
+    )
+    assert (
+        info["name"] == choice["name"] and info["test_cutoffs"] == split["test_cutoffs"]
+    )
+    chosen = metrics[metrics["chosen"]].iloc[0]
+    assert info["test_metrics"]["auc_pr_low"] == chosen["auc_pr_low"]
+    assert info["best_beats_baselines"] == comparison["best_beats_baselines"]
+    return choice, (metrics, per_cutoff, comparison)
 
 
 def test_the_choice_is_the_best_on_validation_not_on_test():

@@ -197,13 +197,14 @@ def _metric_row(model: str, figures: dict[str, float]) -> dict[str, Any]:
     return row
 
 
-def evaluate_models(
+def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     test_scores: pd.DataFrame,
     model_results: dict[str, list[dict[str, Any]]],
     baseline_results: list[dict[str, Any]],
     best_model_choice: dict[str, Any],
+    split_summary: dict[str, Any],
     evaluation_params: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Test metrics of every model and baseline, with bootstrap intervals, after the choice.
 
     The test rows are every rolling-origin test cutoff's rows. Intervals resample users
@@ -216,7 +217,9 @@ def evaluate_models(
       ``chosen`` marks the best), each metric with ``_low``/``_high``, the threshold;
     - ``rolling_origin_metrics``: the same metrics per test cutoff and pooled;
     - ``model_comparison``: paired AUC-PR differences best - runner-up and best - each
-      baseline; ``best_beats_baselines`` only when every baseline's interval is above 0.
+      baseline; ``best_beats_baselines`` only when every baseline's interval is above 0;
+    - ``best_model_info``: the choice, then its pooled test metrics with intervals, the
+      test cutoffs and ``best_beats_baselines``.
     """
     rows, scores, predictions = _aligned(test_scores)
     pooled, draws = _metrics_with_intervals(
@@ -322,10 +325,18 @@ def evaluate_models(
         "best_beats_runner_up": bool(runner_up) and bool(paired[0]["low"] > 0),
         "best_beats_baselines": all(entry["low"] > 0 for entry in against_baselines),
     }
-    return pd.DataFrame(table), pd.DataFrame(per_cutoff_rows), comparison
+    model_metrics = pd.DataFrame(table)
+    return (
+        model_metrics,
+        pd.DataFrame(per_cutoff_rows),
+        comparison,
+        _describe_best_model(
+            best_model_choice, model_metrics, comparison, split_summary
+        ),
+    )
 
 
-def describe_best_model(
+def _describe_best_model(
     best_model_choice: dict[str, Any],
     model_metrics: pd.DataFrame,
     model_comparison: dict[str, Any],
