@@ -1,6 +1,8 @@
 """Leakage guards, on a simulated log (the simulator's nodes, 40 users, two months).
 
-- features at a cutoff do not change when every event at or after the cutoff is deleted;
+- features at a cutoff (every feature the module computes) do not change when every event
+  at or after the cutoff is deleted, and that check has power: each feature does change
+  when the events after the cutoff are moved into the window;
 - labels depend only on the events inside the horizon, and who is at risk only on the
   events before the cutoff;
 - a user who cancelled before a cutoff is not at risk at that cutoff;
@@ -19,23 +21,25 @@ import pytest
 import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from sparkify_kedro.pipelines.churn_labeling.nodes import (
-    CANCELLATION_PAGE,
     build_churn_labels,
+    determine_log_span,
     label_snapshots,
     select_churn_events,
-    users_at_risk,
 )
 from sparkify_kedro.pipelines.data_processing.nodes import (
     build_clean_events,
     parse_event_lines,
 )
 from sparkify_kedro.pipelines.feature_engineering.nodes import (
+    FEATURE_TYPES,
     build_user_features,
     compute_user_features,
 )
 from sparkify_kedro.pipelines.simulation.nodes import generate_events
+from sparkify_kedro.windows import CANCELLATION_PAGE, users_at_risk
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
 
 #: A small log keeps the tests fast: 40 users, a smaller song catalogue, one task per core.
@@ -60,6 +64,24 @@ def feature_params() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def every_feature_params(feature_params) -> dict[str, Any]:
+    """The project's windows with every feature the module computes, grouped or not."""
+    return {
+        **feature_params,
+        "feature_groups": {"all": list(FEATURE_TYPES)},
+        "categorical_features": [
+            name for name, kind in FEATURE_TYPES.items() if kind == T.StringType()
+        ],
+    }
+
+
+#: Features that need not change when events are added before the cutoff: the profile
+#: (the same for every event of a simulated user) and the tenure (the registration is
+#: earlier than any event).
+_FIXED_BY_THE_USER = {"platform", "browser", "gender", "state", "tenure_days"}
+
+
+@pytest.fixture(scope="module")
 def simulated_events(spark) -> Iterator[DataFrame]:
     """``clean_events`` of a 40-user simulated log (two months), cached."""
     params = _parameters("simulation")
@@ -80,6 +102,7 @@ def snapshot_labels(simulated_events, labeling_params, feature_params) -> DataFr
     labels = build_churn_labels(
         simulated_events,
         churn_events,
+        determine_log_span(simulated_events, labeling_params["log_end"]),
         labeling_params,
         feature_params["observation_days"],
     ).cache()
@@ -103,23 +126,75 @@ def _per_cutoff_user(frame: DataFrame) -> DataFrame:
     )
 
 
+def _events_per_cutoff(
+    events: DataFrame, keys: DataFrame, leak_days: int = 0
+) -> DataFrame:
+    """Each (user, cutoff) gets its own copy of the user's events before the cutoff, under
+    a pseudo-user id "user_id@cutoff", so that one computation covers every cutoff.
+
+    With ``leak_days`` the copy also holds the events of ``[cutoff, cutoff + leak_days)``,
+    moved ``leak_days`` back into the window (what a feature reading past the cutoff sees).
+    """
+    ts, cutoff = F.col("ts"), F.col("cutoff")
+    copies = events.join(keys, "user_id")
+    before = copies.where(ts < cutoff)
+    if leak_days:
+        after = copies.where(
+            (ts >= cutoff) & (ts < F.timestamp_add("DAY", F.lit(leak_days), cutoff))
+        ).withColumn("ts", F.timestamp_add("DAY", F.lit(-leak_days), ts))
+        before = before.unionByName(after)
+    return before.transform(_per_cutoff_user).drop("cutoff")
+
+
 def test_features_ignore_every_event_at_or_after_the_cutoff(
-    simulated_events, snapshot_labels, feature_params
+    simulated_events, snapshot_labels, every_feature_params
 ):
-    """Each (user, cutoff) gets its own copy of the user's events, cut at the cutoff, under
-    a pseudo-user id, so that one computation covers every cutoff."""
-    full = compute_user_features(simulated_events, snapshot_labels, feature_params)
-    keys = snapshot_labels.select(*KEYS)
-    truncated_events = (
-        simulated_events.join(keys, "user_id")
-        .where(F.col("ts") < F.col("cutoff"))
-        .transform(_per_cutoff_user)
-        .drop("cutoff")
+    full = compute_user_features(
+        simulated_events, snapshot_labels, every_feature_params
     )
+    keys = snapshot_labels.select(*KEYS)
     truncated = compute_user_features(
-        truncated_events, _per_cutoff_user(keys), feature_params
+        _events_per_cutoff(simulated_events, keys),
+        _per_cutoff_user(keys),
+        every_feature_params,
     )
     _assert_same(truncated, _per_cutoff_user(full))
+
+
+def test_the_leakage_check_would_catch_each_feature(
+    simulated_events, snapshot_labels, every_feature_params
+):
+    """The check above compares every feature on the log cut at the cutoff: it would fail if
+    a feature read events at or after the cutoff only if the feature moves with them. It
+    does: with the observation window's length of log after the cutoff moved into the
+    window, each feature (but those fixed by the user) differs for some (user, cutoff)."""
+    keys = _per_cutoff_user(snapshot_labels.select(*KEYS))
+    truncated, leaky = (
+        compute_user_features(
+            _events_per_cutoff(
+                simulated_events, snapshot_labels.select(*KEYS), leak_days=days
+            ),
+            keys,
+            every_feature_params,
+        )
+        for days in (0, every_feature_params["observation_days"])
+    )
+    features = [name for name in FEATURE_TYPES if name not in _FIXED_BY_THE_USER]
+    changed = (
+        truncated.alias("a")
+        .join(leaky.alias("b"), KEYS)
+        .agg(
+            *[
+                F.max(
+                    (~F.col(f"a.{name}").eqNullSafe(F.col(f"b.{name}"))).cast("int")
+                ).alias(name)
+                for name in features
+            ]
+        )
+        .first()
+        .asDict()
+    )
+    assert [name for name, moved in changed.items() if not moved] == []
 
 
 def test_labels_depend_only_on_events_inside_the_horizon(
@@ -195,7 +270,11 @@ def test_user_mode_features_use_only_events_before_the_first_churn(
     params = {**labeling_params, "mode": "user"}
     churn_events = select_churn_events(simulated_events, params)
     labels = build_churn_labels(
-        simulated_events, churn_events, params, feature_params["observation_days"]
+        simulated_events,
+        churn_events,
+        determine_log_span(simulated_events, params["log_end"]),
+        params,
+        feature_params["observation_days"],
     ).cache()
     first_churn = churn_events.groupBy("user_id").agg(
         F.min("churn_time").alias("first")

@@ -1,23 +1,28 @@
 """Hand-computed features on a tiny log: observation 4 days, trend 2 days.
 
 Cutoff 2018-10-10: window [10-06, 10-10), recent part [10-08, 10-10), earlier part 2 days.
+u1 has events in both parts, u2 only in the earlier part, u3 only in the recent part.
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 from pyspark.sql import types as T
 
 from sparkify_kedro.events import KNOWN_PAGES
 from sparkify_kedro.pipelines.feature_engineering.nodes import (
+    APPROVAL_PAGES,
     BROWSER_PATTERNS,
     FEATURE_TYPES,
     LEVEL_CHANGE_PAGES,
     PAGE_COUNT_FEATURES,
     PLATFORM_PATTERNS,
     SONG_PAGE,
+    TREND_RATE_COUNTS,
+    WARNING_PAGES,
     build_model_input_table,
-    build_scoring_cutoffs,
     compute_user_features,
     selected_features,
 )
@@ -38,6 +43,17 @@ PARAMS = {
     "categorical_features": STRINGS,
 }
 ZERO_COUNTS = dict.fromkeys(PAGE_COUNT_FEATURES, 0)
+#: The trend features of the thumbs, warning and discontent rates.
+RECENT_AND_CHANGE = [
+    f"{name}_{part}"
+    for name in (
+        "thumbs_down_per_song",
+        "thumbs_up_per_song",
+        "warning_visits_per_song",
+        "discontent",
+    )
+    for part in ("recent", "change")
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +85,13 @@ def tiny_log(spark):
             event("u1", "2018-10-10 05:00", "Logout", session_id=3, level="free"),
             # a single event, before its registration
             event("u2", "2018-10-07 12:00", session_id=10, artist="C", length=100.0),
+            # only in the recent part: two songs, a thumbs up, settings; then help alone
+            event("u3", "2018-10-08 10:00", session_id=20),
+            event("u3", "2018-10-08 10:04", "Thumbs Up", session_id=20),
+            event("u3", "2018-10-08 10:05", session_id=20),
+            event("u3", "2018-10-08 10:10", "Settings", session_id=20),
+            event("u3", "2018-10-09 12:00", "Help", session_id=21),
+            event("u3", "2018-10-10 01:00", "Thumbs Down", session_id=22),  # too late
         ],
         profiles={"u1": {"registration": "2018-09-30 00:00"}, "u2": u2},
     )
@@ -82,6 +105,7 @@ def features(spark, tiny_log):
             ("u2", utc("2018-10-10 00:00")),
             ("u2", utc("2018-10-12 00:00")),  # silent during the window
             ("u2", utc("2018-10-12 00:00")),  # duplicates count once
+            ("u3", utc("2018-10-10 00:00")),
         ],
         "user_id string, cutoff timestamp",
     )
@@ -127,6 +151,9 @@ def test_features_of_a_user_whose_level_changes_in_the_window(feature_rows):
             "thumbs_up_per_song": 1 / 3,
             "thumbs_down_per_song": 1 / 3,
             "adverts_per_song": 1 / 3,
+            # Downgrade + Error; ln((thumbs down + warnings + 1) / (approvals + 1))
+            "warning_visits": 2,
+            "discontent": math.log((1 + 2 + 1) / (1 + 1)),
             "level_at_cutoff": "free",
             "paid_event_share": 6 / 9,
             "level_changes": 1,
@@ -136,6 +163,18 @@ def test_features_of_a_user_whose_level_changes_in_the_window(feature_rows):
             "sessions_per_day_recent": 1.0,
             "sessions_per_day_earlier": 0.5,
             "sessions_per_day_change": 0.5,
+            # recent: 1 song, 1 thumbs down, 2 warnings (Downgrade, Error), 5 events;
+            # earlier: 2 songs, 1 thumbs up, 4 events
+            "thumbs_down_per_song_recent": 1.0,
+            "thumbs_down_per_song_change": 1.0 - 0.0,
+            "thumbs_up_per_song_recent": 0.0,
+            "thumbs_up_per_song_change": 0.0 - 0.5,
+            "warning_visits_per_song_recent": 2.0,
+            "warning_visits_per_song_change": 2.0 - 0.0,
+            "discontent_recent": math.log((1 + 2 + 1) / (0 + 1)),
+            "discontent_change": math.log(4 / 1) - math.log(1 / 2),
+            # session 3 (10-09 23:59:59) after session 2 ended (10-09 00:10)
+            "last_session_gap_days": (23 * 3600 + 49 * 60 + 59) / 86400,
             "platform": "Mac",
             "browser": "Safari",
             "gender": "F",
@@ -165,6 +204,8 @@ def test_features_of_a_single_event_registered_later_and_then_silent(feature_row
             "thumbs_up_per_song": 0.0,
             "thumbs_down_per_song": 0.0,
             "adverts_per_song": 0.0,
+            "warning_visits": 0,
+            "discontent": 0.0,  # ln(1 / 1)
             "level_at_cutoff": "free",
             "paid_event_share": 0.0,
             "level_changes": 0,
@@ -174,6 +215,10 @@ def test_features_of_a_single_event_registered_later_and_then_silent(feature_row
             "sessions_per_day_recent": 0.0,
             "sessions_per_day_earlier": 0.5,
             "sessions_per_day_change": -0.5,
+            # nothing in the recent part: no recent rate, no change
+            **dict.fromkeys(RECENT_AND_CHANGE, None),
+            # the only session, from the window start (10-06 00:00): at least 1.5 days
+            "last_session_gap_days": 1.5,
             "platform": "Windows",
             "browser": "Chrome",
             "gender": "M",
@@ -198,6 +243,8 @@ def test_features_of_a_single_event_registered_later_and_then_silent(feature_row
         "thumbs_up_per_song": None,
         "thumbs_down_per_song": None,
         "adverts_per_song": None,
+        "warning_visits": 0,
+        "discontent": None,
         "level_at_cutoff": None,
         "paid_event_share": None,
         "level_changes": 0,
@@ -207,11 +254,67 @@ def test_features_of_a_single_event_registered_later_and_then_silent(feature_row
         "sessions_per_day_recent": 0.0,
         "sessions_per_day_earlier": 0.0,
         "sessions_per_day_change": 0.0,
+        **dict.fromkeys(RECENT_AND_CHANGE, None),
+        "last_session_gap_days": None,
         "platform": None,
         "browser": None,
         "gender": None,
         "state": None,
     }
+
+
+def test_features_of_a_user_seen_only_in_the_recent_part(feature_rows):
+    (u3,) = [r for r in feature_rows if r["user_id"] == "u3"]
+    assert u3 == pytest.approx(
+        {
+            "user_id": "u3",
+            "cutoff": "2018-10-10 00:00:00",
+            "events": 5,
+            "sessions": 2,
+            "songs": 2,
+            "distinct_artists": 1,
+            "listening_hours": 400 / 3600,
+            "songs_per_session": 1.0,
+            "mean_session_minutes": 5.0,
+            "active_days": 2,
+            "events_per_active_day": 2.5,
+            "days_since_last_event": 0.5,
+            "tenure_days": 39.0,
+            **ZERO_COUNTS,
+            "thumbs_up": 1,
+            "settings_visits": 1,
+            "help_visits": 1,
+            "thumbs_up_per_song": 0.5,
+            "thumbs_down_per_song": 0.0,
+            "adverts_per_song": 0.0,
+            "warning_visits": 2,
+            "discontent": math.log((0 + 2 + 1) / (1 + 1)),
+            "level_at_cutoff": "paid",
+            "paid_event_share": 1.0,
+            "level_changes": 0,
+            "songs_per_day_recent": 1.0,
+            "songs_per_day_earlier": 0.0,
+            "songs_per_day_change": 1.0,
+            "sessions_per_day_recent": 1.0,
+            "sessions_per_day_earlier": 0.0,
+            "sessions_per_day_change": 1.0,
+            # recent rates only: nothing earlier to compare them with
+            "thumbs_down_per_song_recent": 0.0,
+            "thumbs_down_per_song_change": None,
+            "thumbs_up_per_song_recent": 0.5,
+            "thumbs_up_per_song_change": None,
+            "warning_visits_per_song_recent": 1.0,
+            "warning_visits_per_song_change": None,
+            "discontent_recent": math.log(3 / 2),
+            "discontent_change": None,
+            # Help at 10-09 12:00 after session 20 ended at 10-08 10:10
+            "last_session_gap_days": 1 + 110 / 1440,
+            "platform": "Mac",
+            "browser": "Safari",
+            "gender": "F",
+            "state": "MO",
+        }
+    )
 
 
 PROFILE_CASES = [
@@ -272,6 +375,9 @@ def test_patterns_and_pages_are_known():
         SONG_PAGE,
         *PAGE_COUNT_FEATURES.values(),
         *LEVEL_CHANGE_PAGES,
+        *WARNING_PAGES,
+        *APPROVAL_PAGES,
+        *(page for pages in TREND_RATE_COUNTS.values() for page in pages),
     } <= KNOWN_PAGES
     assert len(PLATFORM_PATTERNS) == 6
     assert len(BROWSER_PATTERNS) == 5
@@ -328,20 +434,4 @@ def test_model_input_table_joins_labels(spark, features):
     assert rows == [
         {"user_id": "u1", "cutoff": "2018-10-10 00:00:00", "label": 1, "events": 9},
         {"user_id": "u2", "cutoff": "2018-10-12 00:00:00", "label": 0, "events": 0},
-    ]
-
-
-def test_scoring_cutoffs_are_the_active_users_at_the_end_of_the_log(spark):
-    log = make_clean_events(
-        spark,
-        [
-            event("active", "2018-10-20 10:00"),
-            event("cancelled", "2018-10-19 10:00"),
-            event("cancelled", "2018-10-19 10:05", "Cancellation Confirmation"),
-            event("gone", "2018-10-15 23:59"),  # outside [10-17, 10-21)
-        ],
-    )
-    cutoffs = build_scoring_cutoffs(log, PARAMS)
-    assert collect_rows(cutoffs, ["user_id"]) == [
-        {"user_id": "active", "cutoff": "2018-10-21 00:00:00"}
     ]

@@ -6,10 +6,17 @@ from datetime import datetime
 
 import pytest
 
+from sparkify_kedro.pipelines.churn_labeling.nodes import determine_log_span
 from sparkify_kedro.pipelines.scoring.nodes import (
     CHURN_SCORE_COLUMNS,
     assign_risk_tiers,
+    build_scoring_cutoffs,
     churn_scores_table,
+)
+from tests.pipelines.churn_labeling.event_factory import (
+    collect_rows,
+    event,
+    make_clean_events,
 )
 
 TIERS = {
@@ -55,3 +62,23 @@ def test_tier_shares_must_increase(spark):
     tiers = {**TIERS, "tiers": list(reversed(TIERS["tiers"]))}
     with pytest.raises(ValueError, match="must increase"):
         assign_risk_tiers(_user_scores(spark, [0.5]), INFO, tiers)
+
+
+def test_scoring_cutoffs_are_the_active_users_at_the_end_of_the_log(spark):
+    log = make_clean_events(
+        spark,
+        [
+            event("active", "2018-10-20 10:00"),
+            event("cancelled", "2018-10-19 10:00"),
+            event("cancelled", "2018-10-19 10:05", "Cancellation Confirmation"),
+            event("gone", "2018-10-15 23:59"),  # outside [10-17, 10-21)
+        ],
+    )
+    span = determine_log_span(log, {"override": None, "min_day_share": 0.1})
+    cutoffs = build_scoring_cutoffs(log, span, 4)
+    assert collect_rows(cutoffs, ["user_id"]) == [
+        {"user_id": "active", "cutoff": "2018-10-21 00:00:00"}
+    ]
+    # a later end (the override) scores as of that day: nobody was active in its window
+    later = {**span, "log_end": "2018-10-30T00:00:00"}
+    assert build_scoring_cutoffs(log, later, 4).count() == 0

@@ -54,13 +54,6 @@ CHURN_LABEL_SCHEMA = T.StructType(
 )
 
 
-def log_end(clean_events: DataFrame) -> DataFrame:
-    """One row, column ``cutoff``: the UTC midnight after the last event of the log."""
-    return clean_events.agg(
-        add_days(F.date_trunc("DAY", F.max("ts")), 1).alias("cutoff")
-    )
-
-
 def determine_log_span(
     clean_events: DataFrame, log_end_params: dict[str, Any]
 ) -> dict[str, Any]:

@@ -9,6 +9,9 @@ The computation reads the events once: one join of the events with the (small, b
 windows on user and time range, one aggregation to sessions within the window, and one to
 (user, cutoff). The feature list is in the README next to this file and in
 ``conf/base/parameters_feature_engineering.yml``.
+
+"Recent" is the last ``trend_days`` of the window, "earlier" the rest of it; the trend
+features compare the two halves of the user's own window (drift towards churn).
 """
 
 from __future__ import annotations
@@ -19,11 +22,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparkify_kedro.pipelines.churn_labeling.nodes import (
-    USER,
-    log_end,
-    users_at_risk,
-)
+from sparkify_kedro.pipelines.churn_labeling.nodes import USER
 
 SONG_PAGE = "NextSong"
 PAID = "paid"
@@ -43,6 +42,19 @@ PAGE_COUNT_FEATURES: dict[str, str] = {
     "add_to_playlist": "Add to Playlist",
     "add_friend": "Add Friend",
     "logouts": "Logout",
+}
+
+#: Pages whose visits warn of trouble: settings, the downgrade page, help and errors
+#: (``warning_visits``). In the Sparkify log, Cancel is reached from Settings and Downgrade.
+WARNING_PAGES: tuple[str, ...] = ("Settings", "Downgrade", "Help", "Error")
+#: Pages of approval, the positive side of ``discontent``; its negative side is Thumbs
+#: Down and the warning pages.
+APPROVAL_PAGES: tuple[str, ...] = ("Thumbs Up", "Add to Playlist")
+#: Per-song counts whose recent rate and change are trend features: name -> pages.
+TREND_RATE_COUNTS: dict[str, tuple[str, ...]] = {
+    "thumbs_down": ("Thumbs Down",),
+    "thumbs_up": ("Thumbs Up",),
+    "warning_visits": WARNING_PAGES,
 }
 
 #: The pages that switch a user's level; the next event carries the new level.
@@ -70,6 +82,8 @@ FEATURE_TYPES: dict[str, T.DataType] = {
     "thumbs_up_per_song": _DOUBLE,
     "thumbs_down_per_song": _DOUBLE,
     "adverts_per_song": _DOUBLE,
+    "warning_visits": _LONG,
+    "discontent": _DOUBLE,
     # level
     "level_at_cutoff": _STRING,
     "paid_event_share": _DOUBLE,
@@ -81,6 +95,15 @@ FEATURE_TYPES: dict[str, T.DataType] = {
     "sessions_per_day_recent": _DOUBLE,
     "sessions_per_day_earlier": _DOUBLE,
     "sessions_per_day_change": _DOUBLE,
+    "thumbs_down_per_song_recent": _DOUBLE,
+    "thumbs_down_per_song_change": _DOUBLE,
+    "thumbs_up_per_song_recent": _DOUBLE,
+    "thumbs_up_per_song_change": _DOUBLE,
+    "warning_visits_per_song_recent": _DOUBLE,
+    "warning_visits_per_song_change": _DOUBLE,
+    "discontent_recent": _DOUBLE,
+    "discontent_change": _DOUBLE,
+    "last_session_gap_days": _DOUBLE,
     # profile
     "platform": _STRING,
     "browser": _STRING,
@@ -93,9 +116,14 @@ _COUNTS: tuple[str, ...] = (
     "events",
     "songs",
     *PAGE_COUNT_FEATURES,
+    "warning_visits",
+    "approvals",
     "level_changes",
     "paid_events",
+    "recent_events",
     "recent_songs",
+    *[f"recent_{name}" for name in TREND_RATE_COUNTS],
+    "recent_approvals",
 )
 #: Window aggregates that are 0 (not null) for a (user, cutoff) without events.
 _ZERO_WHEN_SILENT: tuple[str, ...] = (
@@ -184,7 +212,8 @@ def _session_aggregates(windowed: DataFrame, trend_days: int) -> DataFrame:
     the window, counted by kind, with its first and last event time, its artists and days."""
     page, ts = F.col("page"), F.col("ts")
     is_song = page == SONG_PAGE
-    recent_start = F.timestamp_add("DAY", F.lit(-trend_days), "cutoff")
+    is_approval = page.isin(*APPROVAL_PAGES)
+    recent = ts >= F.timestamp_add("DAY", F.lit(-trend_days), "cutoff")
     return windowed.groupBy("user_id", "cutoff", "window_start", "session_id").agg(
         F.min(ts).alias("session_start"),
         F.max(ts).alias("session_end"),
@@ -195,9 +224,17 @@ def _session_aggregates(windowed: DataFrame, trend_days: int) -> DataFrame:
             F.count(F.when(page == name, 1)).alias(feature)
             for feature, name in PAGE_COUNT_FEATURES.items()
         ],
+        F.count(F.when(page.isin(*WARNING_PAGES), 1)).alias("warning_visits"),
+        F.count(F.when(is_approval, 1)).alias("approvals"),
         F.count(F.when(page.isin(*LEVEL_CHANGE_PAGES), 1)).alias("level_changes"),
         F.count(F.when(F.col("level") == PAID, 1)).alias("paid_events"),
-        F.count(F.when(is_song & (ts >= recent_start), 1)).alias("recent_songs"),
+        F.count(F.when(recent, 1)).alias("recent_events"),
+        F.count(F.when(is_song & recent, 1)).alias("recent_songs"),
+        *[
+            F.count(F.when(page.isin(*pages) & recent, 1)).alias(f"recent_{name}")
+            for name, pages in TREND_RATE_COUNTS.items()
+        ],
+        F.count(F.when(is_approval & recent, 1)).alias("recent_approvals"),
         F.collect_set(F.when(is_song, F.col("artist"))).alias("artists"),
         F.collect_set(F.to_date(ts)).alias("dates"),
         F.max(
@@ -211,7 +248,8 @@ def _session_aggregates(windowed: DataFrame, trend_days: int) -> DataFrame:
 
 def _window_aggregates(sessions: DataFrame, trend_days: int) -> DataFrame:
     """One row per (user_id, cutoff, window_start) with events: the sessions' figures summed,
-    distinct artists and days, session-length mean, first/last event, latest profile."""
+    distinct artists and days, session-length mean, first/last event, latest profile, and
+    the idle time before the last session."""
     recent_start = F.timestamp_add("DAY", F.lit(-trend_days), "cutoff")
     minutes = (
         F.unix_micros(F.col("session_end")) - F.unix_micros(F.col("session_start"))
@@ -237,12 +275,45 @@ def _window_aggregates(sessions: DataFrame, trend_days: int) -> DataFrame:
         F.count(F.when(F.col("session_start") < recent_start, 1)).alias(
             "earlier_sessions"
         ),
+        F.sort_array(
+            F.collect_list(F.struct("session_start", "session_end")), asc=False
+        ).alias("sessions_by_start"),
     )
 
 
 def _days_between(start: Column, end: Column) -> Column:
     """``end - start`` in days, as a double."""
     return (F.unix_micros(end) - F.unix_micros(start)) / (_SECONDS_PER_DAY * 1e6)
+
+
+def _discontent(negative: Column, positive: Column, events: Column) -> Column:
+    """ln((negative + 1) / (positive + 1)), null when ``events`` is 0 (nothing to measure)."""
+    return F.when(events > 0, F.ln((negative + 1) / (positive + 1)))
+
+
+def _last_session_gap_days() -> Column:
+    """Days from the end of the session before the last one to the start of the last one;
+    from the window start when the window holds one session (a lower bound); null without
+    sessions. Sessions are ordered by start (``sessions_by_start``, latest first)."""
+    sessions = F.col("sessions_by_start")
+    last_start = sessions[0]["session_start"]
+    previous_end = F.when(F.size(sessions) > 1, sessions[1]["session_end"]).otherwise(
+        F.col("window_start")
+    )
+    gap = _days_between(previous_end, last_start)
+    return F.when(F.size(sessions) > 0, F.greatest(gap, F.lit(0.0)))
+
+
+def _rate_trend(count: str) -> tuple[Column, Column]:
+    """(recent, change) of ``count`` per song: the recent part's rate, and it minus the
+    earlier part's; null where a part has no song."""
+    c = F.col
+    recent = F.try_divide(c(f"recent_{count}"), F.nullif(c("recent_songs"), F.lit(0)))
+    earlier = F.try_divide(
+        c(count) - c(f"recent_{count}"),
+        F.nullif(c("songs") - c("recent_songs"), F.lit(0)),
+    )
+    return recent, recent - earlier
 
 
 def _feature_columns(trend_days: int) -> dict[str, Column]:
@@ -257,6 +328,17 @@ def _feature_columns(trend_days: int) -> dict[str, Column]:
     songs_earlier = F.try_divide(c("songs") - c("recent_songs"), earlier_days)
     sessions_recent = c("recent_sessions") / trend_days
     sessions_earlier = F.try_divide(c("earlier_sessions"), earlier_days)
+    negative = c("thumbs_down") + c("warning_visits")
+    recent_negative = c("recent_thumbs_down") + c("recent_warning_visits")
+    discontent_recent = _discontent(
+        recent_negative, c("recent_approvals"), c("recent_events")
+    )
+    discontent_earlier = _discontent(
+        negative - recent_negative,
+        c("approvals") - c("recent_approvals"),
+        c("events") - c("recent_events"),
+    )
+    trends = {name: _rate_trend(name) for name in TREND_RATE_COUNTS}
     return {
         "events": c("events"),
         "sessions": c("sessions"),
@@ -275,6 +357,8 @@ def _feature_columns(trend_days: int) -> dict[str, Column]:
         "thumbs_up_per_song": F.try_divide(c("thumbs_up"), c("songs")),
         "thumbs_down_per_song": F.try_divide(c("thumbs_down"), c("songs")),
         "adverts_per_song": F.try_divide(c("adverts"), c("songs")),
+        "warning_visits": c("warning_visits"),
+        "discontent": _discontent(negative, c("approvals"), c("events")),
         "level_at_cutoff": c("latest.level"),
         "paid_event_share": F.try_divide(c("paid_events"), c("events")),
         "level_changes": c("level_changes"),
@@ -284,6 +368,14 @@ def _feature_columns(trend_days: int) -> dict[str, Column]:
         "sessions_per_day_recent": sessions_recent,
         "sessions_per_day_earlier": sessions_earlier,
         "sessions_per_day_change": sessions_recent - sessions_earlier,
+        **{
+            f"{name}_per_song_{part}": column
+            for name, (recent, change) in trends.items()
+            for part, column in (("recent", recent), ("change", change))
+        },
+        "discontent_recent": discontent_recent,
+        "discontent_change": discontent_recent - discontent_earlier,
+        "last_session_gap_days": _last_session_gap_days(),
         "platform": _first_match(c("latest.user_agent"), PLATFORM_PATTERNS),
         "browser": _first_match(c("latest.user_agent"), BROWSER_PATTERNS),
         "gender": c("latest.gender"),
@@ -352,14 +444,3 @@ def build_model_input_table(
         churn_labels.select("user_id", "cutoff", "label", "churn_type"),
         ["user_id", "cutoff"],
     ).select("user_id", "cutoff", "label", "churn_type", *features)
-
-
-def build_scoring_cutoffs(clean_events: DataFrame, params: dict[str, Any]) -> DataFrame:
-    """The (user_id, cutoff) rows to score "as of the end of the log".
-
-    cutoff = the UTC midnight after the last event of the log; the users are those with an
-    event in ``[cutoff - params["observation_days"], cutoff)`` who have not cancelled.
-    """
-    return users_at_risk(
-        clean_events, log_end(clean_events), params["observation_days"]
-    )
