@@ -23,15 +23,8 @@ from sparkify_kedro.pipelines.modeling.nodes import (
 from sparkify_kedro.pipelines.modeling.rolling_origin import CUTOFF, LABEL, USER
 
 BASELINE = "baseline"
-METRIC_COLUMNS = [
-    "auc_pr",
-    "auc_roc",
-    "precision",
-    "recall",
-    "f1",
-    "weighted_f1",
-    "lift_top_decile",
-]
+#: The test metrics of every model, each with its bootstrap interval.
+METRIC_COLUMNS = list(evaluation.BOOTSTRAP_METRICS)
 #: Separates feature set and algorithm in the keyword names of the collecting nodes.
 RESULT_KEY_SEPARATOR = "__"
 
