@@ -275,9 +275,13 @@ def _window_aggregates(sessions: DataFrame, trend_days: int) -> DataFrame:
         F.count(F.when(F.col("session_start") < recent_start, 1)).alias(
             "earlier_sessions"
         ),
-        F.sort_array(
-            F.collect_list(F.struct("session_start", "session_end")), asc=False
-        ).alias("sessions_by_start"),
+        F.slice(
+            F.sort_array(
+                F.collect_list(F.struct("session_start", "session_end")), asc=False
+            ),
+            1,
+            2,
+        ).alias("last_two_sessions"),
     )
 
 
@@ -294,8 +298,9 @@ def _discontent(negative: Column, positive: Column, events: Column) -> Column:
 def _last_session_gap_days() -> Column:
     """Days from the end of the session before the last one to the start of the last one;
     from the window start when the window holds one session (a lower bound); null without
-    sessions. Sessions are ordered by start (``sessions_by_start``, latest first)."""
-    sessions = F.col("sessions_by_start")
+    sessions. ``last_two_sessions``: (start, end) of the window's last two sessions by
+    start, the last first."""
+    sessions = F.col("last_two_sessions")
     last_start = sessions[0]["session_start"]
     previous_end = F.when(F.size(sessions) > 1, sessions[1]["session_end"]).otherwise(
         F.col("window_start")
