@@ -74,6 +74,17 @@ BOOTSTRAP_METRICS = (
     "weighted_f1",
     "lift_top_decile",
 )
+#: The feature set of the reference models that need no learning.
+BASELINE = "baseline"
+
+
+def model_name(feature_set: str, algorithm: str) -> str:
+    """How a model is named in every table: ``LogisticRegression/all``, ``baseline/one_rule``."""
+    if feature_set == BASELINE:
+        return f"{BASELINE}/{algorithm}"
+    return f"{algorithm}/{feature_set}"
+
+
 #: Key of the ceiling (scores = the true probabilities) in :func:`expected_auc_pr`.
 CEILING = "ceiling"
 #: Target number of (resample x row) cells per chunk: buffers of a few MB each.

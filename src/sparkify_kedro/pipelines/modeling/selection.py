@@ -22,7 +22,7 @@ from sparkify_kedro.pipelines.modeling.nodes import (
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import CUTOFF, LABEL, USER
 
-BASELINE = "baseline"
+BASELINE = evaluation.BASELINE
 #: The test metrics of every model, each with its bootstrap interval.
 METRIC_COLUMNS = list(evaluation.BOOTSTRAP_METRICS)
 #: Separates feature set and algorithm in the keyword names of the collecting nodes.
@@ -68,15 +68,6 @@ def collect_test_scores(
     ]
 
 
-def _model_name(feature_set: str, algorithm: str) -> str:
-    """``LogisticRegression/all``; baselines read ``baseline/one_rule``."""
-    return (
-        f"{algorithm}/{feature_set}"
-        if feature_set != BASELINE
-        else f"{BASELINE}/{algorithm}"
-    )
-
-
 def _flatten(
     model_results: dict[str, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
@@ -108,7 +99,7 @@ def select_best_model(
     best, *others = _ranked_on_validation(model_results)
     keys = ("algorithm", "feature_set", "feature_columns", "estimator_params")
     return {
-        "name": _model_name(best["feature_set"], best["algorithm"]),
+        "name": evaluation.model_name(best["feature_set"], best["algorithm"]),
         **{key: best[key] for key in keys},
         "threshold": best["threshold"],
         "chosen_by": {
@@ -118,7 +109,9 @@ def select_best_model(
             "tuning_cutoffs": best["tuning_cutoffs"],
         },
         "runner_up": {
-            "name": _model_name(others[0]["feature_set"], others[0]["algorithm"]),
+            "name": evaluation.model_name(
+                others[0]["feature_set"], others[0]["algorithm"]
+            ),
             SELECTION_METRIC: others[0][SELECTION_METRIC],
         }
         if others
@@ -131,7 +124,7 @@ def _aligned(test_scores: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
     same (user, cutoff) rows in the same order. Fails if the models scored other rows."""
     test_scores = test_scores.assign(
         model=[
-            _model_name(feature_set, algorithm)
+            evaluation.model_name(feature_set, algorithm)
             for feature_set, algorithm in zip(
                 test_scores["feature_set"], test_scores["algorithm"], strict=True
             )
@@ -268,7 +261,7 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     ]
     table = []
     for entry in described:
-        name = _model_name(entry["feature_set"], entry["algorithm"])
+        name = evaluation.model_name(entry["feature_set"], entry["algorithm"])
         table.append(
             {
                 "feature_set": entry["feature_set"],
@@ -287,7 +280,7 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     comparisons = [
         *([("runner_up", runner_up["name"])] if runner_up else []),
         *[
-            ("baseline", _model_name(BASELINE, b["algorithm"]))
+            ("baseline", evaluation.model_name(BASELINE, b["algorithm"]))
             for b in baseline_results
         ],
     ]

@@ -25,15 +25,6 @@ from pyspark.sql import functions as F
 from sparkify_kedro import evaluation
 
 KEYS = ["user_id", "cutoff"]
-BASELINE = "baseline"
-
-
-def _model_name(feature_set: str, algorithm: str) -> str:
-    return (
-        f"{BASELINE}/{algorithm}"
-        if feature_set == BASELINE
-        else f"{algorithm}/{feature_set}"
-    )
 
 
 def select_test_rows(
@@ -80,14 +71,16 @@ def compare_with_ceiling(
         ["feature_set", "algorithm"], sort=False
     ):
         ordered = with_probability[KEYS].merge(frame, on=KEYS, how="left")
-        scores[_model_name(feature_set, algorithm)] = ordered["score"].to_numpy(float)
+        scores[evaluation.model_name(feature_set, algorithm)] = ordered[
+            "score"
+        ].to_numpy(float)
     p = with_probability["churn_probability"].to_numpy(float)
     expected = evaluation.expected_auc_pr(
         p, scores, ceiling_params["label_draws"], ceiling_params["seed"]
     )
     ceiling = expected[evaluation.CEILING]["mean"]
     realised = {
-        _model_name(row.feature_set, row.algorithm): row
+        evaluation.model_name(row.feature_set, row.algorithm): row
         for row in model_metrics.itertuples()
     }
     table = []
