@@ -1,13 +1,15 @@
-"""Project hooks: the one SparkSession of a Kedro run."""
+"""Project hooks: the one SparkSession of a Kedro run, and a per-node timing summary."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import time
 
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
+from kedro.pipeline import Node
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
@@ -49,4 +51,56 @@ class SparkHooks:
             "SparkSession ready: master=%s, env=%s",
             spark.sparkContext.master,
             context.env,
+        )
+
+
+class NodeTimingHooks:
+    """Logs each node's wall time as it completes, and a per-node summary at the end.
+
+    The summary lists the slowest nodes first with their share of the run, so a run's cost
+    is read in one place rather than added up from the log.
+    """
+
+    def __init__(self, summary_rows: int = 15) -> None:
+        self._summary_rows = summary_rows
+        self._started: dict[str, float] = {}
+        self._durations: dict[str, float] = {}
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        self._started.clear()
+        self._durations.clear()
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        self._started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Node) -> None:
+        started = self._started.pop(node.name, None)
+        if started is not None:
+            self._durations[node.name] = time.perf_counter() - started
+            logger.info("%s took %.1f s", node.name, self._durations[node.name])
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        if not self._durations:
+            return
+        total = sum(self._durations.values())
+        slowest = sorted(self._durations.items(), key=lambda item: -item[1])
+        lines = [
+            f"  {seconds:7.1f} s {100 * seconds / total:5.1f} %  {name}"
+            for name, seconds in slowest[: self._summary_rows]
+        ]
+        if len(slowest) > self._summary_rows:
+            rest = sum(seconds for _, seconds in slowest[self._summary_rows :])
+            lines.append(
+                f"  {rest:7.1f} s {100 * rest / total:5.1f} %  "
+                f"the other {len(slowest) - self._summary_rows} nodes"
+            )
+        logger.info(
+            "Node time: %.1f s over %d nodes\n%s",
+            total,
+            len(self._durations),
+            "\n".join(lines),
         )

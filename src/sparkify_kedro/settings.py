@@ -7,9 +7,9 @@ from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
 from sparkify_kedro.config_resolvers import required_env
-from sparkify_kedro.hooks import SparkHooks
+from sparkify_kedro.hooks import NodeTimingHooks, SparkHooks
 
-HOOKS = (SparkHooks(),)
+HOOKS = (SparkHooks(), NodeTimingHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -27,6 +27,11 @@ from sparkify_kedro.pipelines.churn_labeling.nodes import USER
 SONG_PAGE = "NextSong"
 PAID = "paid"
 _SECONDS_PER_DAY = 86_400.0
+#: Song lengths are summed as decimals (the log gives them to 1e-5 s) and session times as
+#: integer microseconds: exact sums, so a feature never depends on the order in which
+#: partitions were added up (local or cluster, one run or the next), and neither do the
+#: split points tree learners draw from it.
+_EXACT_SECONDS = T.DecimalType(18, 5)
 
 #: Experience features counting visits to one page each: feature name -> page.
 PAGE_COUNT_FEATURES: dict[str, str] = {
@@ -219,7 +224,9 @@ def _session_aggregates(windowed: DataFrame, trend_days: int) -> DataFrame:
         F.max(ts).alias("session_end"),
         F.count(F.lit(1)).alias("events"),
         F.count(F.when(is_song, 1)).alias("songs"),
-        F.sum(F.when(is_song, F.col("length"))).alias("listening_seconds"),
+        F.sum(F.when(is_song, F.col("length").cast(_EXACT_SECONDS))).alias(
+            "listening_seconds"
+        ),
         *[
             F.count(F.when(page == name, 1)).alias(feature)
             for feature, name in PAGE_COUNT_FEATURES.items()
@@ -251,14 +258,12 @@ def _window_aggregates(sessions: DataFrame, trend_days: int) -> DataFrame:
     distinct artists and days, session-length mean, first/last event, latest profile, and
     the idle time before the last session."""
     recent_start = F.timestamp_add("DAY", F.lit(-trend_days), "cutoff")
-    minutes = (
-        F.unix_micros(F.col("session_end")) - F.unix_micros(F.col("session_start"))
-    ) / 60e6
+    micros = F.unix_micros(F.col("session_end")) - F.unix_micros(F.col("session_start"))
     return sessions.groupBy("user_id", "cutoff", "window_start").agg(
         F.count(F.lit(1)).alias("sessions"),
         *[F.sum(name).alias(name) for name in _COUNTS],
         F.sum("listening_seconds").alias("listening_seconds"),
-        F.avg(minutes).alias("mean_session_minutes"),
+        (F.sum(micros) / F.count(F.lit(1)) / 60e6).alias("mean_session_minutes"),
         F.size(F.array_distinct(F.flatten(F.collect_list("artists")))).alias(
             "distinct_artists"
         ),
@@ -349,7 +354,7 @@ def _feature_columns(trend_days: int) -> dict[str, Column]:
         "sessions": c("sessions"),
         "songs": c("songs"),
         "distinct_artists": c("distinct_artists"),
-        "listening_hours": c("listening_seconds") / 3600.0,
+        "listening_hours": c("listening_seconds").cast("double") / 3600.0,
         "songs_per_session": F.try_divide(c("songs"), c("sessions")),
         "mean_session_minutes": c("mean_session_minutes"),
         "active_days": c("active_days"),
