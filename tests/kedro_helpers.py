@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,3 +52,27 @@ def load_dataset(
     """``catalog.load(name)`` with paths under ``data_root``."""
     with kedro_session(data_root, runtime_params) as session:
         return session.load_context().catalog.load(name)
+
+
+def cli_params(params: dict[str, Any], prefix: str = "") -> str:
+    """``params`` as the value of ``kedro run --params``: dotted keys, comma-separated.
+
+    Values are written as YAML flow values (Kedro parses them with OmegaConf), so a list
+    must hold one item: the CLI splits the whole string on commas.
+    """
+    items = []
+    for key, value in params.items():
+        if isinstance(value, dict):
+            items.append(cli_params(value, f"{prefix}{key}."))
+        else:
+            text = str(value).replace(" ", "")
+            if "," in text:
+                raise ValueError(f"{prefix}{key}={text}: a comma cannot pass --params")
+            items.append(f"{prefix}{key}={text}")
+    return ",".join(items)
+
+
+def copy_data_root(source: Path, target: Path) -> Path:
+    """A copy of a run's data root, to run more nodes on without touching the original."""
+    shutil.copytree(source, target)
+    return target

@@ -23,6 +23,9 @@ from pyspark.sql import types as T
 
 #: The page that ends a user's life on the service: no user is at risk after it.
 CANCELLATION_PAGE = "Cancellation Confirmation"
+#: Labelling modes (``churn_task.mode``): a row per (user, cutoff) every ``stride_days``,
+#: or the classic one row per user with every event before its churn (for comparison).
+SNAPSHOT, USER = "snapshot", "user"
 
 _CUTOFF_SCHEMA = T.StructType([T.StructField("cutoff", T.TimestampType())])
 

@@ -34,19 +34,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.kedro_helpers import PROJECT_ROOT
+from tests.conftest import SMALL_DEMO_PARAMS
+from tests.kedro_helpers import PROJECT_ROOT, cli_params
 
 logger = logging.getLogger(__name__)
 
 SCRIPT = PROJECT_ROOT / "scripts" / "local_spark_cluster.sh"
 VENV_BIN = Path(sys.executable).parent
 KEDRO = VENV_BIN / "kedro"
-N_USERS = 100
-# The flow is under test, not the models: few futures and bootstrap resamples.
-PARAMS = (
-    f"simulation.n_users={N_USERS},simulation.seed=42,simulation.ceiling.futures=5,"
-    "modeling.evaluation.bootstrap_resamples=200"
-)
+# The small demo of the rest of the suite: the flow is under test, not the models. The
+# local reference run is that suite's ``small_demo_data_root`` (one run for both).
+PARAMS = cli_params(SMALL_DEMO_PARAMS)
 RUN_TIMEOUT = 900  # seconds for one kedro run; a hung cluster fails the test, not CI
 
 # Deselected by a plain `pytest` (pyproject addopts); `make test` (CI) runs them after the
@@ -210,11 +208,12 @@ def _assert_same_outputs(actual_root: Path, expected_root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def local_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo in the default (local[*]) environment: what every cluster run must equal."""
-    data_root = tmp_path_factory.mktemp("local-demo")
-    _kedro_run(data_root, None)
-    return data_root
+def local_reference(small_demo_data_root: Path) -> Path:
+    """The demo in local mode, with the same parameters: what every cluster run must equal.
+
+    It is the session's small demo (tests/conftest.py), run once for the whole suite.
+    """
+    return small_demo_data_root
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,8 @@ def _params(**overrides):
         "mode": "snapshot",
         "churn_definition": "paid_to_free_or_cancel",
         "churn_definitions": DEFINITIONS,
+        "observation_days": OBSERVATION_DAYS,
+        "trend_days": 2,
         "horizon_days": 2,
         "stride_days": 2,
         **overrides,
@@ -79,7 +81,6 @@ def _labels(tiny_log, **overrides):
         select_churn_events(tiny_log, params),
         determine_log_span(tiny_log, LOG_END_PARAMS),
         params,
-        OBSERVATION_DAYS,
     )
     assert [(f.name, f.dataType) for f in labels.schema] == [
         (f.name, f.dataType) for f in CHURN_LABEL_SCHEMA
@@ -135,9 +136,7 @@ def test_a_sparse_tail_is_not_labelled(spark, tiny_log):
     assert (span["days_after_log_end"], span["events_after_log_end"]) == (1, 1)
     params = _params()
     labels = collect_rows(
-        build_churn_labels(
-            log, select_churn_events(log, params), span, params, OBSERVATION_DAYS
-        ),
+        build_churn_labels(log, select_churn_events(log, params), span, params),
         ["user_id", "cutoff"],
     )
     assert {row["cutoff"] for row in labels} == {
@@ -180,5 +179,5 @@ def test_unknown_mode_is_rejected(tiny_log):
     span = determine_log_span(tiny_log, LOG_END_PARAMS)
     with pytest.raises(ValueError, match="snapshot"):
         build_churn_labels(
-            tiny_log, select_churn_events(tiny_log, params), span, params, 4
+            tiny_log, select_churn_events(tiny_log, params), span, params
         )

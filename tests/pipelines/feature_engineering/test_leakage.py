@@ -23,6 +23,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from sparkify_kedro.feature_catalog import FEATURE_TYPES
+from sparkify_kedro.features import compute_user_features, feature_window_params
 from sparkify_kedro.pipelines.churn_labeling.nodes import (
     build_churn_labels,
     determine_log_span,
@@ -33,11 +35,7 @@ from sparkify_kedro.pipelines.data_processing.nodes import (
     build_clean_events,
     parse_event_lines,
 )
-from sparkify_kedro.pipelines.feature_engineering.nodes import (
-    FEATURE_TYPES,
-    build_user_features,
-    compute_user_features,
-)
+from sparkify_kedro.pipelines.feature_engineering.nodes import build_user_features
 from sparkify_kedro.pipelines.simulation.nodes import generate_events
 from sparkify_kedro.windows import CANCELLATION_PAGE, users_at_risk
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
@@ -59,15 +57,20 @@ def labeling_params() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def task_params() -> dict[str, Any]:
+    return _parameters("churn_task")
+
+
+@pytest.fixture(scope="module")
 def feature_params() -> dict[str, Any]:
     return _parameters("feature_engineering")
 
 
 @pytest.fixture(scope="module")
-def every_feature_params(feature_params) -> dict[str, Any]:
+def every_feature_params(task_params, feature_params) -> dict[str, Any]:
     """The project's windows with every feature the module computes, grouped or not."""
     return {
-        **feature_params,
+        **feature_window_params(task_params, feature_params),
         "feature_groups": {"all": list(FEATURE_TYPES)},
         "categorical_features": [
             name for name, kind in FEATURE_TYPES.items() if kind == T.StringType()
@@ -97,14 +100,13 @@ def simulated_events(spark) -> Iterator[DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def snapshot_labels(simulated_events, labeling_params, feature_params) -> DataFrame:
-    churn_events = select_churn_events(simulated_events, labeling_params)
+def snapshot_labels(simulated_events, labeling_params, task_params) -> DataFrame:
+    churn_events = select_churn_events(simulated_events, task_params)
     labels = build_churn_labels(
         simulated_events,
         churn_events,
         determine_log_span(simulated_events, labeling_params["log_end"]),
-        labeling_params,
-        feature_params["observation_days"],
+        task_params,
     ).cache()
     assert labels.where("label = 1").count() > 0
     return labels
@@ -198,11 +200,11 @@ def test_the_leakage_check_would_catch_each_feature(
 
 
 def test_labels_depend_only_on_events_inside_the_horizon(
-    simulated_events, snapshot_labels, labeling_params
+    simulated_events, snapshot_labels, task_params
 ):
     """label, churn_type and churn_time of every at-risk (user, cutoff) come out the same
     from the user's events in [cutoff, cutoff + horizon) alone."""
-    horizon = labeling_params["horizon_days"]
+    horizon = task_params["horizon_days"]
     keys = snapshot_labels.select(*KEYS)
     horizon_end = F.timestamp_add("DAY", F.lit(horizon), "cutoff")
     horizon_events = (
@@ -213,14 +215,14 @@ def test_labels_depend_only_on_events_inside_the_horizon(
     )
     relabelled = label_snapshots(
         _per_cutoff_user(keys),
-        select_churn_events(horizon_events, labeling_params),
+        select_churn_events(horizon_events, task_params),
         horizon,
     )
     _assert_same(relabelled, _per_cutoff_user(snapshot_labels))
 
 
 def test_who_is_at_risk_depends_only_on_events_before_the_cutoff(
-    simulated_events, snapshot_labels, feature_params
+    simulated_events, snapshot_labels, task_params
 ):
     """Every (user, cutoff) of the log, at risk or not, decided again from the user's events
     before the cutoff alone: the same pairs are at risk."""
@@ -231,7 +233,7 @@ def test_who_is_at_risk_depends_only_on_events_before_the_cutoff(
         .transform(_per_cutoff_user)
         .drop("cutoff")
     )
-    at_risk = users_at_risk(before_cutoff, cutoffs, feature_params["observation_days"])
+    at_risk = users_at_risk(before_cutoff, cutoffs, task_params["observation_days"])
     own_cutoff = F.split("user_id", "@")[1] == F.col("cutoff").cast("string")
     _assert_same(
         at_risk.where(own_cutoff), _per_cutoff_user(snapshot_labels.select(*KEYS))
@@ -239,7 +241,7 @@ def test_who_is_at_risk_depends_only_on_events_before_the_cutoff(
 
 
 def test_users_who_cancelled_before_a_cutoff_are_not_at_risk(
-    simulated_events, snapshot_labels, feature_params
+    simulated_events, snapshot_labels, task_params
 ):
     cancelled = (
         simulated_events.where(F.col("page") == CANCELLATION_PAGE)
@@ -256,25 +258,22 @@ def test_users_who_cancelled_before_a_cutoff_are_not_at_risk(
         (F.col("cancelled_at") < F.col("cutoff"))
         & (
             F.col("cancelled_at")
-            >= F.timestamp_add(
-                "DAY", F.lit(-feature_params["observation_days"]), "cutoff"
-            )
+            >= F.timestamp_add("DAY", F.lit(-task_params["observation_days"]), "cutoff")
         )
     )
     assert active_then_cancelled.count() > 0
 
 
 def test_user_mode_features_use_only_events_before_the_first_churn(
-    simulated_events, labeling_params, feature_params
+    simulated_events, labeling_params, task_params, feature_params
 ):
-    params = {**labeling_params, "mode": "user"}
+    params = {**task_params, "mode": "user"}
     churn_events = select_churn_events(simulated_events, params)
     labels = build_churn_labels(
         simulated_events,
         churn_events,
-        determine_log_span(simulated_events, params["log_end"]),
+        determine_log_span(simulated_events, labeling_params["log_end"]),
         params,
-        feature_params["observation_days"],
     ).cache()
     first_churn = churn_events.groupBy("user_id").agg(
         F.min("churn_time").alias("first")
@@ -286,9 +285,9 @@ def test_user_mode_features_use_only_events_before_the_first_churn(
     before_cutoff = simulated_events.join(labels.select(*KEYS), "user_id").where(
         F.col("ts") < F.col("cutoff")
     )
-    full = build_user_features(simulated_events, labels, feature_params, "user")
+    full = build_user_features(simulated_events, labels, params, feature_params)
     truncated = build_user_features(
-        before_cutoff.drop("cutoff"), labels, feature_params, "user"
+        before_cutoff.drop("cutoff"), labels, params, feature_params
     )
     _assert_same(truncated, full)
 

@@ -13,7 +13,7 @@ import pytest
 from pyspark.sql import types as T
 
 from sparkify_kedro.events import KNOWN_PAGES
-from sparkify_kedro.pipelines.feature_engineering.nodes import (
+from sparkify_kedro.feature_catalog import (
     APPROVAL_PAGES,
     BROWSER_PATTERNS,
     FEATURE_TYPES,
@@ -23,10 +23,10 @@ from sparkify_kedro.pipelines.feature_engineering.nodes import (
     SONG_PAGE,
     TREND_RATE_COUNTS,
     WARNING_PAGES,
-    build_model_input_table,
-    compute_user_features,
     selected_features,
 )
+from sparkify_kedro.features import compute_user_features
+from sparkify_kedro.pipelines.feature_engineering.nodes import build_model_input_table
 from tests.pipelines.churn_labeling.event_factory import (
     WINDOWS_CHROME,
     collect_rows,

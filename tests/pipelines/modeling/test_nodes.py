@@ -37,6 +37,8 @@ from tests.pipelines.modeling.conftest import (
 )
 
 EVALUATION = {"bootstrap_resamples": 200, "confidence": 0.95, "seed": 1}
+TASK = {"mode": "snapshot", "observation_days": 14, "trend_days": 7, "horizon_days": 14}
+FEATURE_PARAMS = {"feature_groups": {"g": ["x"]}, "categorical_features": []}
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +213,7 @@ BASELINES = [
 
 def _evaluate(model_scores: dict, cv: dict, one_rule: np.ndarray):
     results = {"small": [_result(name, cv[name]) for name in model_scores]}
-    choice = select_best_model(results)
+    choice = select_best_model(results, TASK, FEATURE_PARAMS)
     test_scores = pd.concat(
         [
             _scores("always_no_churn", "baseline", np.zeros(2 * N_USERS)),
@@ -230,6 +232,8 @@ def _evaluate(model_scores: dict, cv: dict, one_rule: np.ndarray):
     chosen = metrics[metrics["chosen"]].iloc[0]
     assert info["test_metrics"]["auc_pr_low"] == chosen["auc_pr_low"]
     assert info["best_beats_baselines"] == comparison["best_beats_baselines"]
+    # the windows and features the model was trained with, frozen for scoring
+    assert (info["churn_task"], info["feature_params"]) == (TASK, FEATURE_PARAMS)
     return choice, (metrics, per_cutoff, comparison)
 
 

@@ -8,7 +8,7 @@ import pytest
 from kedro.io.core import DatasetError, Version
 
 from sparkify_kedro.datasets import SparkMLModelDataset
-from sparkify_kedro.pipelines.modeling.estimators import churn_probability
+from sparkify_kedro.estimators import churn_probability
 from sparkify_kedro.pipelines.modeling.nodes import refit_best_model
 from tests.pipelines.modeling.conftest import FEATURE_COLUMNS
 

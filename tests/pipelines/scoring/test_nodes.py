@@ -25,6 +25,12 @@ TIERS = {
 }
 SCORED_AT = datetime(2018, 12, 4)
 INFO = {"name": "GBTClassifier/all"}
+#: best_model_info of a model trained with a 4-day observation window.
+FROZEN = {
+    **INFO,
+    "churn_task": {"mode": "snapshot", "observation_days": 4, "trend_days": 2},
+    "feature_params": {},
+}
 
 
 def _user_scores(spark, probabilities):
@@ -75,10 +81,17 @@ def test_scoring_cutoffs_are_the_active_users_at_the_end_of_the_log(spark):
         ],
     )
     span = determine_log_span(log, {"override": None, "min_day_share": 0.1})
-    cutoffs = build_scoring_cutoffs(log, span, 4)
+    cutoffs = build_scoring_cutoffs(log, span, FROZEN)
     assert collect_rows(cutoffs, ["user_id"]) == [
         {"user_id": "active", "cutoff": "2018-10-21 00:00:00"}
     ]
     # a later end (the override) scores as of that day: nobody was active in its window
     later = {**span, "log_end": "2018-10-30T00:00:00"}
-    assert build_scoring_cutoffs(log, later, 4).count() == 0
+    assert build_scoring_cutoffs(log, later, FROZEN).count() == 0
+
+
+def test_a_model_without_frozen_windows_is_a_clear_error(spark):
+    log = make_clean_events(spark, [event("active", "2018-10-20 10:00")])
+    span = determine_log_span(log, {"override": None, "min_day_share": 0.1})
+    with pytest.raises(ValueError, match="GBTClassifier/all records no churn_task"):
+        build_scoring_cutoffs(log, span, INFO)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
 from sparkify_kedro.pipelines.modeling.pipeline import FEATURE_SETS
 from sparkify_kedro.pipelines.scoring.nodes import build_scoring_cutoffs
-from tests.kedro_helpers import PROJECT_ROOT, load_dataset
+from tests.conftest import SMALL_DEMO_PARAMS
+from tests.kedro_helpers import (
+    PROJECT_ROOT,
+    copy_data_root,
+    kedro_session,
+    load_dataset,
+)
 
 ALGORITHMS = {
     "GBTClassifier",
@@ -52,7 +59,7 @@ def test_churn_scores_rank_every_eligible_user_once(spark, flow):
     eligible = build_scoring_cutoffs(
         clean_events,
         load_dataset("log_span", flow),
-        _parameters("feature_engineering")["observation_days"],
+        load_dataset("best_model_info", flow),
     )
     scores = load_dataset("churn_scores", flow).toPandas()
     assert sorted(scores["user_id"]) == sorted(
@@ -64,3 +71,24 @@ def test_churn_scores_rank_every_eligible_user_once(spark, flow):
     assert scores["model"].nunique() == 1
     table = load_dataset("churn_scores_csv", flow)
     assert table["rank"].tolist() == list(range(1, len(scores) + 1))
+
+
+def test_scoring_uses_the_windows_frozen_with_the_model(flow, tmp_path):
+    """Trained with one set of windows, scored after the parameters changed: the scores are
+    those of the model's windows, as the frozen copy in ``best_model_info`` says."""
+    info = load_dataset("best_model_info", flow)
+    assert (
+        info["churn_task"]["observation_days"]
+        == _parameters("churn_task")["observation_days"]
+    )
+    assert info["feature_params"] == _parameters("feature_engineering")
+    rescored = copy_data_root(flow, tmp_path / "rescored")
+    changed = {"churn_task": {"observation_days": 9, "trend_days": 3}}
+    with kedro_session(rescored, {**SMALL_DEMO_PARAMS, **changed}) as session:
+        session.run(pipeline_names=["scoring"])
+    before = load_dataset("churn_scores", flow).toPandas()
+    after = load_dataset("churn_scores", rescored).toPandas()
+    pd.testing.assert_frame_equal(
+        after.sort_values("user_id").reset_index(drop=True),
+        before.sort_values("user_id").reset_index(drop=True),
+    )

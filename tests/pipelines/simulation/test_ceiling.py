@@ -25,7 +25,7 @@ CHURN = frozenset({"Submit Downgrade", "Cancellation Confirmation"})
 HORIZON = 14 * DAY
 #: The snapshot cutoffs of the default log (UTC midnights, 7 days apart).
 CUTOFFS = [epoch_seconds("2018-10-15") + 7 * DAY * k for k in range(6)]
-CHURN_LABELING = {
+CHURN_TASK = {
     "churn_definition": "paid_to_free_or_cancel",
     "churn_definitions": {
         "paid_to_free_or_cancel": sorted(CHURN),
@@ -251,7 +251,7 @@ def test_the_spark_node_gives_one_probability_per_labelled_row(
 
     def run() -> list[tuple[str, int, float, int]]:
         result = simulate_churn_probabilities(
-            labelled, simulation_params, CHURN_LABELING, 3
+            labelled, simulation_params, CHURN_TASK, 3
         )
         assert result.schema == CHURN_PROBABILITY_SCHEMA
         return sorted(

@@ -31,6 +31,8 @@ from pyspark.sql import types as T
 
 from sparkify_kedro.events import churn_pages
 from sparkify_kedro.windows import (
+    SNAPSHOT,
+    USER,
     add_days,
     choose_log_span,
     cutoff_frame,
@@ -39,8 +41,6 @@ from sparkify_kedro.windows import (
     snapshot_cutoff_times,
     users_at_risk,
 )
-
-SNAPSHOT, USER = "snapshot", "user"
 
 #: ``churn_labels``: one row per (user_id, cutoff).
 CHURN_LABEL_SCHEMA = T.StructType(
@@ -147,26 +147,29 @@ def build_churn_labels(
     clean_events: DataFrame,
     churn_events: DataFrame,
     log_span: dict[str, Any],
-    params: dict[str, Any],
-    observation_days: int,
+    churn_task: dict[str, Any],
 ) -> DataFrame:
-    """``churn_labels`` in the mode of ``params["mode"]`` (``snapshot`` or ``user``).
+    """``churn_labels`` in the mode of ``churn_task["mode"]`` (``snapshot`` or ``user``).
 
     ``log_span`` (from :func:`determine_log_span`) bounds the cutoffs: a label horizon
-    never runs past the log's end. ``observation_days`` is the feature window
-    (``feature_engineering.observation_days``): in snapshot mode it places the first
-    cutoff and defines who is at risk.
+    never runs past the log's end. In snapshot mode the feature window
+    (``churn_task["observation_days"]``) places the first cutoff and defines who is at
+    risk; ``horizon_days`` and ``stride_days`` come from ``churn_task`` too.
     """
-    mode = params["mode"]
+    mode = churn_task["mode"]
     if mode == USER:
         return label_users(clean_events, churn_events, log_end_timestamp(log_span))
     if mode != SNAPSHOT:
         raise ValueError(
-            f"churn_labeling.mode must be {SNAPSHOT!r} or {USER!r}, not {mode!r}."
+            f"churn_task.mode must be {SNAPSHOT!r} or {USER!r}, not {mode!r}."
         )
+    observation_days, horizon_days = (
+        churn_task["observation_days"],
+        churn_task["horizon_days"],
+    )
     cutoff_times = snapshot_cutoff_times(
-        log_span, observation_days, params["horizon_days"], params["stride_days"]
+        log_span, observation_days, horizon_days, churn_task["stride_days"]
     )
     cutoffs = cutoff_frame(clean_events, cutoff_times)
     at_risk = users_at_risk(clean_events, cutoffs, observation_days)
-    return label_snapshots(at_risk, churn_events, params["horizon_days"])
+    return label_snapshots(at_risk, churn_events, horizon_days)

@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 select_churn_events,
-                inputs=["clean_events", "params:churn_labeling"],
+                inputs=["clean_events", "params:churn_task"],
                 outputs="churn_events",
                 name="select_churn_events",
             ),
@@ -30,8 +30,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "clean_events",
                     "churn_events",
                     "log_span",
-                    "params:churn_labeling",
-                    "params:feature_engineering.observation_days",
+                    "params:churn_task",
                 ],
                 outputs="churn_labels",
                 name="build_churn_labels",

@@ -16,8 +16,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "clean_events",
                     "churn_labels",
+                    "params:churn_task",
                     "params:feature_engineering",
-                    "params:churn_labeling.mode",
                 ],
                 outputs="user_features",
                 name="build_user_features",

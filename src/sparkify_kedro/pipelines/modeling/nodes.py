@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
-from sparkify_kedro.pipelines.modeling.estimators import (
+from sparkify_kedro.estimators import (
     ASSEMBLED,
     LABEL,
     PROBABILITY,

@@ -100,7 +100,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 plan_rolling_origin,
                 inputs=[
                     "model_input_table",
-                    "params:churn_labeling.horizon_days",
+                    "params:churn_task.horizon_days",
                     "params:modeling.evaluation.test_cutoffs",
                 ],
                 outputs=_SPLIT,
@@ -140,7 +140,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 select_best_model,
-                inputs="model_results",
+                inputs=[
+                    "model_results",
+                    "params:churn_task",
+                    "params:feature_engineering",
+                ],
                 outputs="best_model_choice",
                 name="select_best_model",
             ),

@@ -89,12 +89,17 @@ def _ranked_on_validation(
 
 def select_best_model(
     model_results: dict[str, list[dict[str, Any]]],
+    churn_task: dict[str, Any],
+    feature_params: dict[str, Any],
 ) -> dict[str, Any]:
     """The (algorithm, feature set) with the best cross-validated AUC-PR on the tuning
     cutoffs: the choice never sees a test row.
 
     Returns what is needed to refit and describe it (algorithm, feature set, feature
-    columns, estimator parameters, threshold), the figure that chose it and the runner-up.
+    columns, estimator parameters, threshold), the figure that chose it and the runner-up,
+    and, frozen with it, the ``churn_task`` (churn pages, windows) and the feature
+    parameters it was trained with: scoring computes features from these, never from the
+    current parameters.
     """
     best, *others = _ranked_on_validation(model_results)
     keys = ("algorithm", "feature_set", "feature_columns", "estimator_params")
@@ -116,6 +121,8 @@ def select_best_model(
         }
         if others
         else None,
+        "churn_task": churn_task,
+        "feature_params": feature_params,
     }
 
 

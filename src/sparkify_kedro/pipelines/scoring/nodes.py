@@ -1,4 +1,9 @@
-"""Nodes of the ``scoring`` pipeline: churn probability, rank and risk tier per user."""
+"""Nodes of the ``scoring`` pipeline: churn probability, rank and risk tier per user.
+
+Windows and features come from the model (``best_model_info``: the ``churn_task`` and
+feature parameters frozen at training), never from the current parameters, so a model
+always scores the features it was trained on.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.modeling.estimators import churn_probability
+from sparkify_kedro.estimators import churn_probability
+from sparkify_kedro.features import compute_user_features, feature_window_params
 from sparkify_kedro.windows import cutoff_frame, log_end_timestamp, users_at_risk
 
 CHURN_SCORE_COLUMNS = [
@@ -23,16 +29,43 @@ CHURN_SCORE_COLUMNS = [
 ]
 
 
+def _frozen_task(best_model_info: dict[str, Any]) -> dict[str, Any]:
+    """The ``churn_task`` the model was trained with; a clear error for a model saved
+    before windows were frozen with it."""
+    if "churn_task" not in best_model_info or "feature_params" not in best_model_info:
+        raise ValueError(
+            f"best_model_info of {best_model_info.get('name', 'the model')} records no "
+            "churn_task / feature_params: it predates frozen windows. Retrain it "
+            "(kedro run --pipelines modeling) before scoring with it."
+        )
+    return best_model_info["churn_task"]
+
+
 def build_scoring_cutoffs(
-    clean_events: DataFrame, log_span: dict[str, Any], observation_days: int
+    clean_events: DataFrame, log_span: dict[str, Any], best_model_info: dict[str, Any]
 ) -> DataFrame:
     """The (user_id, cutoff) rows to score "as of the end of the log".
 
     cutoff = the log's end (``log_span``, a sparse tail ignored); the users are those with
-    an event in ``[cutoff - observation_days, cutoff)`` who have not cancelled before it.
+    an event in ``[cutoff - observation_days, cutoff)`` who have not cancelled before it,
+    ``observation_days`` being the model's (``best_model_info["churn_task"]``).
     """
+    observation_days = _frozen_task(best_model_info)["observation_days"]
     cutoffs = cutoff_frame(clean_events, [log_end_timestamp(log_span)])
     return users_at_risk(clean_events, cutoffs, observation_days)
+
+
+def build_scoring_features(
+    clean_events: DataFrame,
+    scoring_cutoffs: DataFrame,
+    best_model_info: dict[str, Any],
+) -> DataFrame:
+    """The features of every scoring row, computed exactly as for the model's training
+    rows: same function, the model's frozen windows and feature parameters."""
+    params = feature_window_params(
+        _frozen_task(best_model_info), best_model_info["feature_params"]
+    )
+    return compute_user_features(clean_events, scoring_cutoffs, params)
 
 
 def score_users(best_model: PipelineModel, scoring_features: DataFrame) -> DataFrame:

@@ -1,16 +1,16 @@
 """The ``scoring`` pipeline: ``best_model`` scores every user at risk at the end of the log.
 
-The features come from the same function as training (``compute_user_features`` of
-``feature_engineering``), for the users active in the last observation window who have
-not churned.
+The features come from the same function as training (``sparkify_kedro.features``), with
+the windows and feature parameters frozen in ``best_model_info``, for the users active in
+the model's last observation window who have not churned.
 """
 
 from kedro.pipeline import Node, Pipeline
 
-from sparkify_kedro.pipelines.feature_engineering.nodes import compute_user_features
 from sparkify_kedro.pipelines.scoring.nodes import (
     assign_risk_tiers,
     build_scoring_cutoffs,
+    build_scoring_features,
     churn_scores_table,
     score_users,
 )
@@ -21,23 +21,15 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_scoring_cutoffs,
-                inputs=[
-                    "clean_events",
-                    "log_span",
-                    "params:feature_engineering.observation_days",
-                ],
+                inputs=["clean_events", "log_span", "best_model_info"],
                 outputs="scoring_cutoffs",
                 name="build_scoring_cutoffs",
             ),
             Node(
-                compute_user_features,
-                inputs=[
-                    "clean_events",
-                    "scoring_cutoffs",
-                    "params:feature_engineering",
-                ],
+                build_scoring_features,
+                inputs=["clean_events", "scoring_cutoffs", "best_model_info"],
                 outputs="scoring_features",
-                name="compute_scoring_features",
+                name="build_scoring_features",
             ),
             Node(
                 score_users,

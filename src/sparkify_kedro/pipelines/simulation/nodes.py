@@ -483,7 +483,7 @@ def _probabilities_of_rows(
 def simulate_churn_probabilities(
     labelled_rows: DataFrame,
     simulation: dict[str, Any],
-    churn_labeling: dict[str, Any],
+    churn_task: dict[str, Any],
     n_futures: int,
 ) -> DataFrame:
     """The simulator's own probability that each labelled user churns within the horizon.
@@ -492,7 +492,7 @@ def simulate_churn_probabilities(
     columns are ignored), the user's stream is replayed exactly as ``generate_events``
     wrote it up to the cutoff, then ``n_futures`` futures are drawn from the user's full
     simulator state there (``UserSimulator.churn_probabilities``): the probability is
-    their mean share with a churn page (``churn_labeling``'s definition) in ``[cutoff,
+    their mean share with a churn page (the ``churn_task`` definition) in ``[cutoff,
     cutoff + horizon_days)``. It only depends on the parameters, the user, the cutoff and
     ``n_futures``, never on the partitioning.
 
@@ -514,8 +514,8 @@ def simulate_churn_probabilities(
         partial(
             _probabilities_of_rows,
             simulation,
-            frozenset(churn_pages(churn_labeling)),
-            int(churn_labeling["horizon_days"]) * DAY,
+            frozenset(churn_pages(churn_task)),
+            int(churn_task["horizon_days"]) * DAY,
             n_futures,
         ),
         schema=_PROBABILITY_ROW_SCHEMA,

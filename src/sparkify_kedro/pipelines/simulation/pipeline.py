@@ -61,7 +61,7 @@ def create_ceiling_pipeline() -> Pipeline:
                 inputs=[
                     "ceiling_rows",
                     "params:simulation",
-                    "params:churn_labeling",
+                    "params:churn_task",
                     "params:simulation.ceiling.futures",
                 ],
                 outputs="simulated_churn_probabilities",
