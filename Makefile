@@ -36,9 +36,8 @@ lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
-test: lint browser  ## lint, format check, the whole test suite, then the cluster tests
-	$(BIN)/pytest
-	$(BIN)/pytest -m cluster tests/cluster
+test: lint browser  ## lint, format check, the whole test suite with the cluster tests (CI)
+	$(BIN)/pytest -m "cluster or not cluster" --durations=15
 
 test-cluster: setup  ## only the cluster tests: a local standalone Spark cluster on 127.0.0.1
 	$(BIN)/pytest -m cluster tests/cluster

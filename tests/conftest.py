@@ -14,17 +14,18 @@ from pyspark.sql import SparkSession
 from tests.kedro_helpers import FIXTURES, run_pipeline
 
 #: A demo run small enough for the test suite: 80 simulated users, every stage, modeling
-#: with one grid point, two folds and few iterations, few bootstrap resamples and futures
-#: (the flow is under test here; model quality has its own tests and benchmark).
+#: with one grid point, two folds, few iterations and two test origins, few bootstrap
+#: resamples and futures (the flow is under test here; model quality has its own tests and
+#: benchmark). The cluster tests run the same parameters and compare with this run.
 SMALL_DEMO_PARAMS = {
     "simulation": {
         "n_users": 80,
         "seed": 3,
-        "ceiling": {"futures": 20, "label_draws": 50},
+        "ceiling": {"futures": 10, "label_draws": 50},
     },
     "modeling": {
         "cross_validation": {"num_folds": 2, "parallelism": 2},
-        "evaluation": {"bootstrap_resamples": 200},
+        "evaluation": {"test_cutoffs": 2, "bootstrap_resamples": 100},
         "algorithms": {
             "gbt": {"params": {"maxIter": 3}, "grid": {"maxDepth": [2]}},
             "random_forest": {"params": {"numTrees": 5}, "grid": {"maxDepth": [3]}},

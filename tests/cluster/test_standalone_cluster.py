@@ -6,15 +6,17 @@ Every Kedro run is a subprocess (``.venv/bin/kedro run``): the session-scoped lo
 fixture of ``tests/conftest.py`` must not be the driver here, and a driver per run is what a
 cluster job looks like. Outputs are compared by reading the files with pandas.
 
-Tests, in file order (the last one kills a worker, so it runs last):
+One run of the demo on the cluster, interrupted twice, then resumed (a module-scoped
+fixture, so CI pays for one cluster run), and the tests read what it left:
 
-* the demo on the cluster equals the demo in the local environment;
-* the driver (the ``kedro run`` process and its JVM) killed while ``user_features`` is being
-  written: the half-written folder is not mistaken for data, and ``--from-nodes
-  build_user_features`` finishes the run without redoing finished work;
-* a worker killed while ``feature_engineering`` runs: Spark reruns the lost work on the other
-  worker and the run completes; stopped there (``--to-nodes``), it is finished with
-  ``--only-missing-outputs`` without redoing finished work. Both end with the same outputs.
+1. worker 1 (its JVM and executor) is SIGKILLed while ``generate_events`` runs: Spark
+   reruns the lost tasks on worker 2 and the run goes on;
+2. the driver (the ``kedro run`` process group: Python and its JVM) is SIGKILLed while
+   ``user_features`` is being written, leaving the folder without Spark's ``_SUCCESS``;
+3. ``kedro run --only-missing-outputs`` finishes the run: the half-written folder counts as
+   missing, no finished node runs again and no finished file is rewritten;
+
+and the outputs equal the local run's: the test session's small demo, same parameters.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ KEDRO = VENV_BIN / "kedro"
 PARAMS = cli_params(SMALL_DEMO_PARAMS)
 RUN_TIMEOUT = 900  # seconds for one kedro run; a hung cluster fails the test, not CI
 
-# Deselected by a plain `pytest` (pyproject addopts); `make test` (CI) runs them after the
-# rest, `make test-cluster` alone.
+# Deselected by a plain `pytest` (pyproject addopts); `make test` (CI) runs them with the
+# rest (sharing the session's small demo as the local reference), `make test-cluster` alone.
 pytestmark = pytest.mark.cluster
 
 
@@ -209,39 +211,90 @@ def _assert_same_outputs(actual_root: Path, expected_root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def local_reference(small_demo_data_root: Path) -> Path:
-    """The demo in local mode, with the same parameters: what every cluster run must equal.
+    """The demo in local mode, with the same parameters: what the cluster run must equal.
 
     It is the session's small demo (tests/conftest.py), run once for the whole suite.
     """
     return small_demo_data_root
 
 
+@dataclass
+class InterruptedRun:
+    data_root: Path
+    first_output: str  # the stopped run's log
+    executors_on_both_workers: bool  # seen before worker 1 was killed
+    status_after_worker_kill: str
+    finished_before_resume: dict[str, int]  # file -> mtime when the resume starts
+    resumed_output: str
+
+
+BEING_WRITTEN = Path("04_feature") / "user_features.parquet"
+#: Where worker 1 is killed: the simulator, the biggest Spark job of the demo.
+WORKER_LOST_DURING = "generate_events"
+
+
+def _run_until_killed(cluster: Cluster, data_root: Path) -> tuple[str, bool, str]:
+    """Run the demo; kill worker 1 during ``generate_events``, then the driver while
+    ``user_features`` is being written. Returns the log, whether both workers had run
+    tasks before the worker kill, and the cluster status after the driver kill."""
+    driver = subprocess.Popen(
+        _kedro_args(cluster),
+        cwd=PROJECT_ROOT,
+        env=_run_env(data_root, cluster),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: the JVM dies with it
+    )
+    lines: list[str] = []
+    node_running = threading.Event()
+
+    def read() -> None:
+        assert driver.stdout is not None
+        for line in driver.stdout:
+            lines.append(line)
+            if f"Running node: {WORKER_LOST_DURING}" in line:
+                node_running.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert node_running.wait(RUN_TIMEOUT), "".join(lines[-200:])
+        seen = cluster.worker_stderr(1).count("Running task")
+        deadline = time.monotonic() + 120
+        while cluster.worker_stderr(1).count("Running task") == seen:
+            assert time.monotonic() < deadline, (
+                f"worker 1 got no {WORKER_LOST_DURING} task"
+            )
+            time.sleep(0.05)
+        both = all("Running task" in cluster.worker_stderr(w) for w in (1, 2))
+        logger.warning(cluster.script("kill-worker", "1"))
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not (data_root / BEING_WRITTEN / "_temporary").exists():
+            assert driver.poll() is None, "".join(lines[-200:])
+            assert time.monotonic() < deadline, f"{BEING_WRITTEN} was never written"
+            time.sleep(0.02)
+        os.killpg(driver.pid, signal.SIGKILL)
+        status = cluster.script("status")
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=60)
+        reader.join(timeout=10)
+    return "".join(lines), both, status
+
+
 @pytest.fixture(scope="module")
-def cluster_demo(
+def interrupted_run(
     cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, str]:
-    """The demo on the cluster, uninterrupted: its data root and output."""
+) -> InterruptedRun:
     data_root = tmp_path_factory.mktemp("cluster-demo")
-    output, _ = _kedro_run(data_root, cluster)
-    return data_root, output
-
-
-def test_demo_on_cluster_equals_local_run(
-    cluster: Cluster, cluster_demo: tuple[Path, str], local_reference: Path
-) -> None:
-    data_root, output = cluster_demo
-    assert f"master={cluster.master_url}" in output
-    # the executors really ran on both workers, in the project's venv (PYSPARK_PYTHON)
-    for worker in (1, 2):
-        assert "Running task" in cluster.worker_stderr(worker)
-    _assert_same_outputs(data_root, local_reference)
-
-
-FIRST_HALF = [  # persisted datasets of churn labeling and feature engineering
-    "03_primary/churn_labels.parquet",
-    "04_feature/user_features.parquet",
-    "05_model_input/model_input_table.parquet",
-]
+    first_output, both, status = _run_until_killed(cluster, data_root)
+    finished = _files(data_root)
+    resumed_output, _ = _kedro_run(data_root, cluster, "--only-missing-outputs")
+    return InterruptedRun(
+        data_root, first_output, both, status, finished, resumed_output
+    )
 
 
 def _files(root: Path) -> dict[str, int]:
@@ -252,142 +305,69 @@ def _files(root: Path) -> dict[str, int]:
     }
 
 
-def _table(path: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(path)
-    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
-
-
-def test_killed_driver_then_resumed_from_nodes(
-    cluster: Cluster, local_reference: Path, tmp_path: Path
+def test_the_run_used_the_cluster_and_both_workers(
+    cluster: Cluster, interrupted_run: InterruptedRun
 ) -> None:
-    """SIGKILL the whole driver (Python and JVM) during a Spark write, then ``--from-nodes``.
+    assert f"master={cluster.master_url}" in interrupted_run.first_output
+    # the executors ran on both workers, in the project's venv (PYSPARK_PYTHON)
+    assert interrupted_run.executors_on_both_workers
 
-    The kill lands while ``user_features`` is being written (its ``_temporary`` folder is
-    there), so the folder is left without Spark's ``_SUCCESS`` marker. The resumed run
-    reruns ``build_user_features`` and what follows it, no node before it, rewrites no file
-    the stopped run had finished, and ends with the local run's outputs.
-    """
-    being_written = tmp_path / "04_feature" / "user_features.parquet"
-    driver = subprocess.Popen(
-        _kedro_args(cluster),
-        cwd=PROJECT_ROOT,
-        env=_run_env(tmp_path, cluster),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the JVM dies with it
-    )
-    try:
-        deadline = time.monotonic() + RUN_TIMEOUT
-        while not (being_written / "_temporary").exists():
-            assert driver.poll() is None, "the run ended before writing user_features"
-            assert time.monotonic() < deadline, "user_features was never written"
-            time.sleep(0.02)
-        os.killpg(driver.pid, signal.SIGKILL)
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-        driver.wait(timeout=60)
-    assert not (being_written / "_SUCCESS").exists(), "the kill came after the commit"
-    assert not (tmp_path / "05_model_input" / "model_input_table.parquet").exists()
 
-    finished = {
-        name: mtime
-        for name, mtime in _files(tmp_path).items()
-        if not name.startswith("04_feature/user_features.parquet/")
-    }
-    output, _ = _kedro_run(tmp_path, cluster, "--from-nodes", "build_user_features")
-    for node in ("generate_events", "build_clean_events", "build_churn_labels"):
+def test_a_lost_worker_costs_its_tasks_not_the_run(
+    interrupted_run: InterruptedRun,
+) -> None:
+    assert "registered workers: 1" in interrupted_run.status_after_worker_kill
+    # the simulator's lost tasks were redone on worker 2, and the run went on from there
+    for node in (WORKER_LOST_DURING, "build_clean_events", "build_churn_labels"):
+        assert f"Completed node: {node}" in interrupted_run.first_output
+
+
+def test_a_killed_driver_leaves_an_unfinished_folder_that_is_not_taken_for_data(
+    interrupted_run: InterruptedRun,
+) -> None:
+    finished = interrupted_run.finished_before_resume
+    assert f"{BEING_WRITTEN}/_SUCCESS" not in finished, "the kill came after the commit"
+    assert "Running node: build_user_features" in interrupted_run.resumed_output
+    assert (interrupted_run.data_root / BEING_WRITTEN / "_SUCCESS").exists()
+
+
+def test_the_resumed_run_redoes_no_finished_work(
+    interrupted_run: InterruptedRun,
+) -> None:
+    output = interrupted_run.resumed_output
+    for node in (WORKER_LOST_DURING, "build_clean_events", "build_churn_labels"):
         assert f"Running node: {node}" not in output
-    assert "Running node: build_user_features" in output
-    after = _files(tmp_path)
-    rewritten = [name for name, mtime in finished.items() if after.get(name) != mtime]
+    after = _files(interrupted_run.data_root)
+    rewritten = [
+        name
+        for name, mtime in interrupted_run.finished_before_resume.items()
+        if not name.startswith(f"{BEING_WRITTEN}/") and after.get(name) != mtime
+    ]
     assert rewritten == [], f"finished datasets written again: {rewritten[:10]}"
-    assert (being_written / "_SUCCESS").exists()
-    _assert_same_outputs(tmp_path, local_reference)
 
 
-def _kill_worker_during(
-    cluster: Cluster, args: list[str], env: dict[str, str], node: str
-) -> str:
-    """Run ``args``; SIGKILL worker 1 (and its executor) once it runs a task of ``node``."""
-    process = subprocess.Popen(
-        args,
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reached = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if f"Running node: {node}" in line:
-                reached.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert reached.wait(RUN_TIMEOUT), "".join(lines[-200:])
-        seen = cluster.worker_stderr(1).count("Running task")
-        deadline = time.monotonic() + 120
-        while cluster.worker_stderr(1).count("Running task") == seen:
-            assert time.monotonic() < deadline, f"worker 1 got no task of {node}"
-            time.sleep(0.05)
-        logger.warning(cluster.script("kill-worker", "1"))
-        process.wait(timeout=RUN_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=10)
-    output = "".join(lines)
-    assert process.returncode == 0, output[-8000:]
-    return output
-
-
-def test_lost_worker_then_resumed_run(
-    cluster: Cluster,
-    cluster_demo: tuple[Path, str],
-    local_reference: Path,
-    tmp_path: Path,
+def test_the_cluster_run_equals_the_local_run(
+    interrupted_run: InterruptedRun, local_reference: Path
 ) -> None:
-    """Kills a worker, so it runs last (file order). Two checks on one run, to keep CI short:
-
-    1. lost worker: worker 1 is SIGKILLed (JVM and executor) while ``build_user_features``
-       runs; Spark recomputes the lost tasks and shuffle output on worker 2 and the run
-       completes with the same datasets as the uninterrupted cluster run;
-    2. resume: that run was stopped after ``build_model_input_table`` (``--to-nodes``);
-       ``--only-missing-outputs`` finishes it without running or rewriting any finished
-       node, and the final outputs equal the local run's.
-    """
-    env = _run_env(tmp_path, cluster)
-    output = _kill_worker_during(
-        cluster,
-        _kedro_args(cluster, "--to-nodes", "build_model_input_table"),
-        env,
-        "build_user_features",
-    )
-    assert "Completed node: build_model_input_table" in output
-    assert "registered workers: 1" in cluster.script("status")
-    reference = cluster_demo[0]
+    """Same scored users, probabilities and metrics of every model, within 1e-6; the same
+    labels and features exactly (within 1e-9)."""
     for dataset in FIRST_HALF:
         pd.testing.assert_frame_equal(
-            _table(tmp_path / dataset),
-            _table(reference / dataset),
+            _table(interrupted_run.data_root / dataset),
+            _table(local_reference / dataset),
             check_exact=False,
             atol=1e-9,
         )
-    assert not (tmp_path / "08_reporting" / "model_metrics.csv").exists()
+    _assert_same_outputs(interrupted_run.data_root, local_reference)
 
-    first_half = _files(tmp_path)
-    output, _ = _kedro_run(tmp_path, cluster, "--only-missing-outputs")
-    for node in ("generate_events", "build_clean_events", "build_user_features"):
-        assert f"Running node: {node}" not in output
-    after = _files(tmp_path)
-    rewritten = [name for name, mtime in first_half.items() if after.get(name) != mtime]
-    assert rewritten == [], f"finished datasets written again: {rewritten[:10]}"
-    _assert_same_outputs(tmp_path, local_reference)
+
+FIRST_HALF = [  # persisted datasets of churn labeling and feature engineering
+    "03_primary/churn_labels.parquet",
+    "04_feature/user_features.parquet",
+    "05_model_input/model_input_table.parquet",
+]
+
+
+def _table(path: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
