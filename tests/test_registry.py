@@ -11,7 +11,7 @@ from kedro.framework.project import pipelines
 from kedro.framework.startup import bootstrap_project
 
 from sparkify_kedro.pipeline_registry import PIPELINE_FOLDERS, PRODUCTION_STAGES
-from sparkify_kedro.pipelines import reporting, simulation
+from sparkify_kedro.pipelines import simulation
 from tests.kedro_helpers import PROJECT_ROOT, kedro_session, load_dataset
 
 SIMULATION_ONLY = {
@@ -54,7 +54,6 @@ def test_default_is_exactly_the_production_stages():
 def test_demo_is_simulation_then_production_then_the_ceiling():
     expected = (
         _node_names(simulation.create_pipeline())
-        | _node_names(reporting.create_simulation_reporting_pipeline())
         | _node_names(pipelines["__default__"])
         | _node_names(simulation.create_ceiling_pipeline())
     )

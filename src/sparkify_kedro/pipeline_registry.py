@@ -7,9 +7,9 @@ checks that every folder is registered).
 
 - ``__default__``: the production stages, ``raw_events`` to scores and reports, in order;
 - ``ceiling``: the best achievable model on a simulated log, and each model's distance to it;
-- ``demo``: the simulator feeding ``__default__`` (Kedro's input mapping: its free input
-  ``raw_events`` is the simulator's ``simulated_events``; nothing is copied), the
-  simulator's calibration report and the ceiling.
+- ``demo``: the simulator (with its calibration report) feeding ``__default__`` (Kedro's
+  input mapping: its free input ``raw_events`` is the simulator's ``simulated_events``;
+  nothing is copied), then the ceiling.
 """
 
 from __future__ import annotations
@@ -44,13 +44,9 @@ def create_production_pipeline() -> Pipeline:
 
 def create_demo_pipeline() -> Pipeline:
     """Simulate a log, run every production stage on it, then measure the ceiling."""
-    return (
-        simulation.create_pipeline()
-        + reporting.create_simulation_reporting_pipeline()
-        + pipeline(
-            create_production_pipeline() + simulation.create_ceiling_pipeline(),
-            inputs={"raw_events": "simulated_events"},
-        )
+    return simulation.create_pipeline() + pipeline(
+        create_production_pipeline() + simulation.create_ceiling_pipeline(),
+        inputs={"raw_events": "simulated_events"},
     )
 
 

@@ -36,5 +36,9 @@ def test_the_notebook_runs_top_to_bottom_on_the_catalog(
 
     outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
     assert not [output for output in outputs if output.output_type == "error"]
-    images = [output for output in outputs if "image/png" in output.get("data", {})]
-    assert len(images) == 3  # page mix, churn by segment, feature distributions
+    figures = [
+        output
+        for output in outputs
+        if "application/vnd.plotly.v1+json" in output.get("data", {})
+    ]
+    assert len(figures) == 3  # page mix, churn by segment, feature distributions

@@ -6,26 +6,22 @@ import math
 
 import pandas as pd
 import pytest
-from matplotlib.figure import Figure
 
-from sparkify_kedro.pipelines.reporting.nodes import (
+from sparkify_kedro.pipelines.reporting.figures import (
+    plot_churn_rate_by_segment,
+    plot_churn_score_distribution,
+    plot_cumulative_gains,
+    plot_feature_distributions,
+    plot_feature_weights,
+    plot_model_comparison,
+    plot_roc_pr_curves,
+)
+from sparkify_kedro.pipelines.reporting.tables import (
     churn_rate_by_segment,
     churn_score_histogram,
     feature_histograms,
     feature_separation,
     numeric_features,
-    plot_churn_rate_by_segment,
-    plot_churn_rate_by_segment_png,
-    plot_churn_score_distribution,
-    plot_cumulative_gains,
-    plot_cumulative_gains_png,
-    plot_feature_distributions,
-    plot_feature_weights,
-    plot_model_comparison,
-    plot_model_comparison_png,
-    plot_roc_pr_curves,
-    plot_roc_pr_curves_png,
-    plot_simulation_calibration,
 )
 
 SEGMENTS = {"level": "level_at_cutoff", "gender": "gender", "platform": "platform"}
@@ -60,13 +56,12 @@ def test_churn_rate_by_segment_counts_rows_and_churners_per_value(segment_rows):
     assert list(table[table["segment"] == "level"]["value"]) == ["free", "paid"]
 
 
-def test_churn_rate_figures_have_a_panel_per_segment(segment_rows):
+def test_churn_rate_figure_has_a_trace_per_segment(segment_rows):
     table = churn_rate_by_segment(segment_rows, SEGMENTS)
 
     figure = plot_churn_rate_by_segment(table)
     assert [trace.name for trace in figure.data] == list(SEGMENTS)
     assert list(figure.data[0].y) == pytest.approx([1 / 3, 0.5])
-    assert len(plot_churn_rate_by_segment_png(table).axes) == 3
 
 
 def test_numeric_features_leave_out_categorical_ones_and_repeats():
@@ -158,12 +153,6 @@ def test_model_comparison_shows_intervals_the_choice_and_baseline_lines(
     assert sorted(shape.y0 for shape in figure.layout.shapes) == [0.2, 0.3]
     assert "[0.200, 0.400]" in " ".join(a.text for a in figure.layout.annotations)
 
-    png = plot_model_comparison_png(model_metrics)
-    ax = png.axes[0]
-    assert len(ax.patches) == 4
-    assert len(ax.containers) == 4  # two bar groups, each with its error bars
-    assert [text.get_text() for text in ax.texts] == ["*"]
-
 
 @pytest.fixture
 def curve():
@@ -208,7 +197,6 @@ def test_roc_pr_and_gains_figures_draw_the_curve(curve):
     assert list(figure.data[0].x) == curve["false_positive_rate"].tolist()
     # The PR curve starts at the first selected row: precision is undefined before.
     assert len(figure.data[2].x) == 10
-    assert len(plot_roc_pr_curves_png(curve, BEST).axes) == 2
 
     gains = plot_cumulative_gains(curve)
     assert [trace.name for trace in gains.data] == [
@@ -219,7 +207,6 @@ def test_roc_pr_and_gains_figures_draw_the_curve(curve):
     # Perfect ranking: the 4 churners among the first 40 % of rows.
     assert list(gains.data[1].y)[4:6] == pytest.approx([1.0, 1.0])
     assert list(gains.data[1].y)[2] == pytest.approx(0.5)
-    assert isinstance(plot_cumulative_gains_png(curve), Figure)
 
 
 def test_feature_weights_show_the_best_models_largest_magnitudes():
@@ -267,33 +254,3 @@ def test_churn_score_histogram_counts_users_per_bin_and_tier(spark):
     )
     figure = plot_churn_score_distribution(table)
     assert [trace.name for trace in figure.data] == ["high", "low", "medium"]
-
-
-def test_simulation_calibration_plots_ratios_and_ranges():
-    calibration = {
-        "passed": False,
-        "checks": [
-            {
-                "figure": "total rows",
-                "simulated": 110.0,
-                "published": 100.0,
-                "low": 90.0,
-                "high": 105.0,
-                "passed": False,
-            }
-        ],
-        "for_comparison": [
-            {"figure": "songs per user", "simulated": 50.0, "published": 25.0},
-            {"figure": "never seen", "simulated": None, "published": 3.0},
-        ],
-    }
-
-    figure = plot_simulation_calibration(calibration)
-
-    ranges, ratios = figure.data
-    assert list(ranges.base) == [0.9]
-    assert list(ranges.x) == pytest.approx([0.15])
-    assert list(ratios.y) == ["total rows", "songs per user"]
-    assert list(ratios.x) == pytest.approx([1.1, 2.0])
-    assert list(ratios.marker.color) == ["red", "grey"]
-    assert "FAILED" in figure.layout.title.text

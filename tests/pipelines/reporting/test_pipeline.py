@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from kedro.runner import SequentialRunner
 
-from sparkify_kedro.pipelines.reporting import (
-    create_pipeline,
-    create_simulation_reporting_pipeline,
-)
+from sparkify_kedro.pipelines.reporting import create_pipeline
 from tests.kedro_helpers import kedro_session, load_dataset, run_pipeline
 
 CUTOFFS = [datetime(2018, 10, 1) + timedelta(days=7 * week) for week in range(4)]
@@ -119,36 +115,15 @@ def reported(spark, tmp_path_factory) -> Path:
                 "user_id string, churn_probability double, risk_tier string",
             ),
         )
-        catalog.save(
-            "simulation_calibration",
-            {
-                "passed": True,
-                "checks": [
-                    {
-                        "figure": "total rows",
-                        "simulated": 100,
-                        "published": 100,
-                        "low": 90,
-                        "high": 110,
-                        "passed": True,
-                    }
-                ],
-                "for_comparison": [],
-            },
-        )
     run_pipeline("reporting", data_root)
-    with kedro_session(data_root) as session:
-        catalog = session.load_context().catalog
-        SequentialRunner().run(create_simulation_reporting_pipeline(), catalog)
     return data_root
 
 
-#: Inputs saved by the fixture under 08_reporting/ (written by modeling and simulation).
+#: Inputs saved by the fixture under 08_reporting/ (written by modeling).
 INPUT_FILES = {
     "best_model_test_curve.csv",
     "model_metrics.csv",
     "model_feature_weights.csv",
-    "simulation_calibration.json",
 }
 REPORT_FILES = [
     "churn_rate_by_segment.csv",
@@ -160,11 +135,6 @@ REPORT_FILES = [
     "plotly/feature_weights.json",
     "plotly/model_comparison.json",
     "plotly/roc_pr_curves.json",
-    "plotly/simulation_calibration.json",
-    "png/churn_rate_by_segment.png",
-    "png/cumulative_gains.png",
-    "png/model_comparison.png",
-    "png/roc_pr_curves.png",
 ]
 
 
@@ -179,9 +149,7 @@ def test_every_report_is_written(reported):
     assert all((reports / name).stat().st_size > 0 for name in files)
     # Every other output of the pipelines stays in memory.
     in_memory = create_pipeline().all_outputs() - {
-        Path(name).stem + suffix
-        for name in REPORT_FILES
-        for suffix in ("", "_plot", "_png")
+        Path(name).stem + suffix for name in REPORT_FILES for suffix in ("", "_plot")
     }
     assert in_memory == {
         "strongest_feature_histograms",
@@ -203,5 +171,3 @@ def test_reports_read_back_through_the_catalog(reported):
 
     figure = load_dataset("model_comparison_plot", reported)
     assert [trace.name for trace in figure.data] == ["all"]
-    calibration = load_dataset("simulation_calibration_plot", reported)
-    assert "all checks passed" in calibration.layout.title.text

@@ -1,8 +1,5 @@
-"""The reporting pipeline (and the demo-only simulation report)."""
+"""The reporting pipeline: tables (Spark aggregations) and figures (plotly)."""
 
-from sparkify_kedro.pipelines.reporting.pipeline import (
-    create_pipeline,
-    create_simulation_reporting_pipeline,
-)
+from sparkify_kedro.pipelines.reporting.pipeline import create_pipeline
 
-__all__ = ["create_pipeline", "create_simulation_reporting_pipeline"]
+__all__ = ["create_pipeline"]

@@ -1,32 +1,28 @@
-"""The ``reporting`` pipeline: figures of the data, the models and the scores.
+"""The ``reporting`` pipeline: tables and figures of the data, the models and the scores.
 
-``create_pipeline`` needs only production datasets (``model_input_table``,
-``model_metrics``, ``model_feature_weights``, ``best_model_info``,
-``best_model_test_curve``, ``churn_scores``), so it runs on a real log. The simulator's
-calibration figure needs ``simulation_calibration``, which only the demo flow has: it
-is a pipeline of its own, ``create_simulation_reporting_pipeline``, to be added to the
-demo flow.
+It needs only production datasets (``model_input_table``, ``model_metrics``,
+``model_feature_weights``, ``best_model_info``, ``best_model_test_curve``,
+``churn_scores``), so it runs on a real log. Tables (Spark aggregations) are in
+``tables.py``, figures (plotly) in ``figures.py``. The simulator's own figures live with
+the simulator (``pipelines/simulation``).
 """
 
 from kedro.pipeline import Node, Pipeline
 
-from sparkify_kedro.pipelines.reporting.nodes import (
+from sparkify_kedro.pipelines.reporting.figures import (
+    plot_churn_rate_by_segment,
+    plot_churn_score_distribution,
+    plot_cumulative_gains,
+    plot_feature_distributions,
+    plot_feature_weights,
+    plot_model_comparison,
+    plot_roc_pr_curves,
+)
+from sparkify_kedro.pipelines.reporting.tables import (
     churn_rate_by_segment,
     churn_score_histogram,
     feature_histograms,
     feature_separation,
-    plot_churn_rate_by_segment,
-    plot_churn_rate_by_segment_png,
-    plot_churn_score_distribution,
-    plot_cumulative_gains,
-    plot_cumulative_gains_png,
-    plot_feature_distributions,
-    plot_feature_weights,
-    plot_model_comparison,
-    plot_model_comparison_png,
-    plot_roc_pr_curves,
-    plot_roc_pr_curves_png,
-    plot_simulation_calibration,
 )
 
 
@@ -45,12 +41,6 @@ def _data_report() -> Pipeline:
                 inputs="churn_rate_by_segment",
                 outputs="churn_rate_by_segment_plot",
                 name="plot_churn_rate_by_segment",
-            ),
-            Node(
-                plot_churn_rate_by_segment_png,
-                inputs="churn_rate_by_segment",
-                outputs="churn_rate_by_segment_png",
-                name="plot_churn_rate_by_segment_png",
             ),
             Node(
                 feature_separation,
@@ -95,34 +85,16 @@ def _model_report() -> Pipeline:
                 name="plot_model_comparison",
             ),
             Node(
-                plot_model_comparison_png,
-                inputs="model_metrics",
-                outputs="model_comparison_png",
-                name="plot_model_comparison_png",
-            ),
-            Node(
                 plot_roc_pr_curves,
                 inputs=["best_model_test_curve", "best_model_info"],
                 outputs="roc_pr_curves_plot",
                 name="plot_roc_pr_curves",
             ),
             Node(
-                plot_roc_pr_curves_png,
-                inputs=["best_model_test_curve", "best_model_info"],
-                outputs="roc_pr_curves_png",
-                name="plot_roc_pr_curves_png",
-            ),
-            Node(
                 plot_cumulative_gains,
                 inputs="best_model_test_curve",
                 outputs="cumulative_gains_plot",
                 name="plot_cumulative_gains",
-            ),
-            Node(
-                plot_cumulative_gains_png,
-                inputs="best_model_test_curve",
-                outputs="cumulative_gains_png",
-                name="plot_cumulative_gains_png",
             ),
             Node(
                 plot_feature_weights,
@@ -163,19 +135,4 @@ def _score_report() -> Pipeline:
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [_data_report(), _model_report(), _score_report()], tags=["reporting"]
-    )
-
-
-def create_simulation_reporting_pipeline() -> Pipeline:
-    """The simulator's calibration beside the published mini-file figures (demo only)."""
-    return Pipeline(
-        [
-            Node(
-                plot_simulation_calibration,
-                inputs="simulation_calibration",
-                outputs="simulation_calibration_plot",
-                name="plot_simulation_calibration",
-            )
-        ],
-        tags=["reporting", "simulation_reporting"],
     )

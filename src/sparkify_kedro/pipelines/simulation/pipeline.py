@@ -1,7 +1,11 @@
-"""The ``simulation`` pipeline: parameters -> ``simulated_events`` (+ truth, calibration)."""
+"""The ``simulation`` pipeline: parameters -> ``simulated_events`` (+ truth, calibration
+report and its figure); and the ``ceiling`` pipeline."""
 
 from kedro.pipeline import Node, Pipeline
 
+from sparkify_kedro.pipelines.simulation.calibration_figure import (
+    plot_simulation_calibration,
+)
 from sparkify_kedro.pipelines.simulation.ceiling import (
     compare_with_ceiling,
     plot_ceiling_comparison,
@@ -35,6 +39,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["simulated_events", "params:simulation"],
                 outputs="simulation_calibration",
                 name="build_simulation_calibration",
+            ),
+            Node(
+                plot_simulation_calibration,
+                inputs="simulation_calibration",
+                outputs="simulation_calibration_plot",
+                name="plot_simulation_calibration",
             ),
         ],
         tags=["simulation"],

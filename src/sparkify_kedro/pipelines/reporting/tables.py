@@ -1,0 +1,184 @@
+"""Tables of the ``reporting`` pipeline: small aggregates of Spark data, figures' inputs.
+
+Every Spark input is reduced in Spark to a table whose size does not grow with the events
+(one row per segment value, histogram bin or score step) before it reaches pandas; the
+figures (``figures.py``) draw these tables and never touch Spark.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import reduce
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+LABEL = "label"
+
+
+CHURNERS, OTHERS = "churners", "others"
+
+
+def churn_rate_by_segment(
+    model_input_table: DataFrame, segments: dict[str, str]
+) -> pd.DataFrame:
+    """Rows, churners and churn rate of the labelled rows per value of each segment.
+
+    ``segments`` maps a segment name (``level``) to a column of ``model_input_table``
+    (``level_at_cutoff``). A missing value counts as ``unknown``. Columns: ``segment``,
+    ``value``, ``rows``, ``churners``, ``churn_rate``; per segment, most rows first.
+    """
+    parts = [
+        model_input_table.groupBy(
+            F.coalesce(F.col(column).cast("string"), F.lit("unknown")).alias("value")
+        )
+        .agg(F.count("*").alias("rows"), F.sum(LABEL).alias("churners"))
+        .withColumn("segment", F.lit(name))
+        for name, column in segments.items()
+    ]
+    table = reduce(DataFrame.unionByName, parts).toPandas()
+    table["churn_rate"] = table["churners"] / table["rows"]
+    order = {name: index for index, name in enumerate(segments)}
+    table = table.sort_values(
+        ["segment", "rows", "value"],
+        ascending=[True, False, True],
+        key=lambda column: column.map(order) if column.name == "segment" else column,
+    )
+    return table[["segment", "value", "rows", "churners", "churn_rate"]].reset_index(
+        drop=True
+    )
+
+
+def numeric_features(
+    feature_groups: dict[str, list[str]], categorical_features: list[str]
+) -> list[str]:
+    """The numeric feature columns of every group, in order (no categorical feature)."""
+    categorical = set(categorical_features)
+    columns = dict.fromkeys(c for group in feature_groups.values() for c in group)
+    return [column for column in columns if column not in categorical]
+
+
+def feature_separation(
+    model_input_table: DataFrame,
+    feature_groups: dict[str, list[str]],
+    categorical_features: list[str],
+) -> pd.DataFrame:
+    """How far churners and others lie apart on each numeric feature, strongest first.
+
+    One Spark aggregation: mean and standard deviation per class. ``effect_size`` is the
+    difference of means over the pooled standard deviation (Cohen's d, churners minus
+    others); a feature that never varies has none and sorts last.
+    """
+    features = numeric_features(feature_groups, categorical_features)
+    aggregates = [
+        aggregate(F.col(feature).cast("double")).alias(f"{name}:{feature}")
+        for feature in features
+        for name, aggregate in (
+            ("mean", F.avg),
+            ("sd", F.stddev_samp),
+            ("n", F.count),
+        )
+    ]
+    stats = {
+        int(row[LABEL]): row.asDict()
+        for row in model_input_table.groupBy(LABEL).agg(*aggregates).collect()
+    }
+    churners, others = stats.get(1, {}), stats.get(0, {})
+    table = pd.DataFrame(
+        [
+            {
+                "feature": feature,
+                "mean_churners": churners.get(f"mean:{feature}"),
+                "mean_others": others.get(f"mean:{feature}"),
+                "effect_size": _cohens_d(churners, others, feature),
+            }
+            for feature in features
+        ]
+    )
+    table["abs_effect_size"] = table["effect_size"].abs()
+    return (
+        table.sort_values("abs_effect_size", ascending=False, na_position="last")
+        .drop(columns="abs_effect_size")
+        .reset_index(drop=True)
+    )
+
+
+def _cohens_d(churners: dict[str, Any], others: dict[str, Any], feature: str) -> float:
+    """(mean of churners - mean of others) / pooled standard deviation, else NaN.
+
+    ``churners`` and ``others`` hold the ``mean:``, ``sd:`` and ``n:`` aggregates of
+    each feature for one class; NaN when a class is missing or nothing varies.
+    """
+    mean_1, mean_0 = churners.get(f"mean:{feature}"), others.get(f"mean:{feature}")
+    sd_1, sd_0 = churners.get(f"sd:{feature}"), others.get(f"sd:{feature}")
+    n_1, n_0 = churners.get(f"n:{feature}", 0), others.get(f"n:{feature}", 0)
+    if None in (mean_1, mean_0, sd_1, sd_0) or n_1 + n_0 <= 2:
+        return math.nan
+    pooled = math.sqrt(((n_1 - 1) * sd_1**2 + (n_0 - 1) * sd_0**2) / (n_1 + n_0 - 2))
+    return (mean_1 - mean_0) / pooled if pooled > 0 else math.nan
+
+
+def feature_histograms(
+    model_input_table: DataFrame,
+    separation: pd.DataFrame,
+    n_features: int,
+    bins: int,
+) -> pd.DataFrame:
+    """Histograms of the ``n_features`` strongest features, churners and others apart.
+
+    The bins split the feature's 1st..99th percentile range into ``bins`` equal widths;
+    values outside fall into the end bins, missing values are left out. ``share`` is the
+    bin's share of its class's non-missing rows. Columns: ``feature``, ``bin``,
+    ``bin_start``, ``bin_end``, ``group`` (churners | others), ``rows``, ``share``.
+    """
+    features = list(separation.dropna(subset=["effect_size"])["feature"][:n_features])
+    ranges = model_input_table.approxQuantile(features, [0.01, 0.99], 0.001)
+    parts = []
+    for feature, (low, high) in zip(features, ranges, strict=True):
+        value = F.col(feature).cast("double")
+        width = (high - low) / bins if high > low else 1.0
+        index = F.least(
+            F.greatest(F.floor((value - F.lit(low)) / F.lit(width)), F.lit(0)),
+            F.lit(bins - 1),
+        )
+        parts.append(
+            model_input_table.where(value.isNotNull())
+            .groupBy(F.col(LABEL).alias(LABEL), index.cast("int").alias("bin"))
+            .count()
+            .withColumn("feature", F.lit(feature))
+            .withColumn("bin_start", F.lit(low) + F.col("bin") * F.lit(width))
+            .withColumn("bin_end", F.col("bin_start") + F.lit(width))
+        )
+    columns = ["feature", "bin", "bin_start", "bin_end", "group", "rows", "share"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = reduce(DataFrame.unionByName, parts).toPandas()
+    table = table.rename(columns={"count": "rows"})
+    table["group"] = table[LABEL].map({1: CHURNERS, 0: OTHERS})
+    table["share"] = table["rows"] / table.groupby(["feature", LABEL])[
+        "rows"
+    ].transform("sum")
+    order = {feature: index for index, feature in enumerate(features)}
+    table = table.sort_values(
+        ["feature", "group", "bin"],
+        key=lambda column: column.map(order) if column.name == "feature" else column,
+    )
+    return table[columns].reset_index(drop=True)
+
+
+def churn_score_histogram(churn_scores: DataFrame, bins: int) -> pd.DataFrame:
+    """Scored users per churn-probability bin and risk tier (``bins`` bins over [0, 1])."""
+    index = F.least(F.floor(F.col("churn_probability") * F.lit(bins)), F.lit(bins - 1))
+    table = (
+        churn_scores.groupBy(index.cast("int").alias("bin"), "risk_tier")
+        .agg(F.count("*").alias("users"))
+        .toPandas()
+        .sort_values(["bin", "risk_tier"])
+    )
+    table["bin_start"] = table["bin"] / bins
+    table["bin_end"] = (table["bin"] + 1) / bins
+    return table[["bin", "bin_start", "bin_end", "risk_tier", "users"]].reset_index(
+        drop=True
+    )
