@@ -11,15 +11,12 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.simulation.generator import (
-    DAY,
-    UserSimulator,
-    epoch_seconds,
-)
+from sparkify_kedro.pipelines.simulation.generator import UserSimulator
 from sparkify_kedro.pipelines.simulation.nodes import (
     CHURN_PROBABILITY_SCHEMA,
     simulate_churn_probabilities,
 )
+from sparkify_kedro.pipelines.simulation.primitives import DAY, epoch_seconds
 
 CHURN = frozenset({"Submit Downgrade", "Cancellation Confirmation"})
 HORIZON = 14 * DAY

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from sparkify_kedro.events import KNOWN_PAGES, RAW_FIELD_NAMES, RAW_FIELDS
-from sparkify_kedro.pipelines.simulation.generator import (
+from sparkify_kedro.pipelines.simulation.generator import UserSimulator
+from sparkify_kedro.pipelines.simulation.primitives import (
     CANCEL_GATEWAYS,
     PAGE_HTTP,
-    UserSimulator,
     double_encode,
-    draw_user_profile,
 )
+from sparkify_kedro.pipelines.simulation.profiles import draw_user_profile
 
 _JSON_TYPES = {"long": int, "string": str, "double": float}
 

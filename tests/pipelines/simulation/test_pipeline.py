@@ -17,14 +17,14 @@ from sparkify_kedro.pipelines.data_processing.nodes import (
     build_data_quality_report,
     parse_event_lines,
 )
-from sparkify_kedro.pipelines.simulation.generator import (
-    CANCEL_GATEWAYS,
-    PAGE_HTTP,
-    epoch_seconds,
-)
 from sparkify_kedro.pipelines.simulation.nodes import (
     build_simulation_calibration,
     build_simulation_truth,
+)
+from sparkify_kedro.pipelines.simulation.primitives import (
+    CANCEL_GATEWAYS,
+    PAGE_HTTP,
+    epoch_seconds,
 )
 from tests.kedro_helpers import load_dataset, run_pipeline
 from tests.pipelines.simulation.conftest import write_log

@@ -22,11 +22,9 @@ from pyspark.sql import types as T
 
 from sparkify_kedro.events import RAW_EVENT_SCHEMA, churn_pages
 from sparkify_kedro.pipelines.simulation import reference as ref
-from sparkify_kedro.pipelines.simulation.generator import (
-    DAY,
-    UserSimulator,
-    draw_user_profile,
-)
+from sparkify_kedro.pipelines.simulation.generator import UserSimulator
+from sparkify_kedro.pipelines.simulation.primitives import DAY
+from sparkify_kedro.pipelines.simulation.profiles import draw_user_profile
 
 #: The simulated log: one raw JSON line per row, as ``SparkTextLinesDataset`` writes it.
 LINE_SCHEMA = T.StructType([T.StructField("value", T.StringType(), nullable=False)])

@@ -1,0 +1,502 @@
+"""One user's stream while it is generated, and the futures drawn from it at a cutoff.
+
+Internal to the simulator: ``UserSimulator`` (``generator.py``) drives it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sparkify_kedro.pipelines.simulation.primitives import (
+    CANCEL,
+    CANCEL_GATEWAYS,
+    CANCELLED,
+    CONFIRMATION,
+    DAY,
+    GUEST,
+    LOGGED_IN,
+    LOGGED_OUT,
+    NEXT_SONG,
+    NO_USER_ID,
+    NULL_SONG,
+    NULL_USER,
+    OFFERED,
+    PAGE_HTTP,
+    WEEK,
+    draw,
+    uniforms,
+)
+from sparkify_kedro.pipelines.simulation.profiles import (
+    UserProfile,
+)
+
+if TYPE_CHECKING:
+    from sparkify_kedro.pipelines.simulation.generator import (
+        SessionRates,
+        UserSimulator,
+    )
+
+
+class FutureOver(Exception):
+    """Raised inside a future when it ends: at its first churn page or at its horizon."""
+
+    def __init__(self, churned: bool) -> None:
+        super().__init__(churned)
+        self.churned = churned
+
+
+@dataclass
+class CutoffWatch:
+    """The cutoffs a stream is watching and what it found at each (see ``ceiling_run``)."""
+
+    cutoffs: list[int]
+    horizon_seconds: int
+    churn_pages: frozenset[str]
+    n_futures: int
+    smooth: bool
+    record_futures: bool
+    probabilities: dict[int, float]
+    standard_errors: dict[int, float]
+    futures: dict[int, list[list[str]]]
+
+
+class UserStream:
+    """One user's stream while it is generated: the clock, the session and the state.
+
+    The generation is split into resumable pieces so that a copy of the stream (a
+    ``Future``) can continue it from any point: ``sessions`` (the loop of sessions from a
+    time, the loop state ``first`` / ``guest_pending`` kept on the stream), ``session``
+    (the prologue of a session) and ``pages`` (the pages of a session from a given page).
+    With a ``CutoffWatch``, the stream branches into futures when its clock reaches each
+    cutoff, without drawing anything from its own generator: the logged stream is the same.
+    """
+
+    def __init__(
+        self,
+        sim: UserSimulator,
+        profile: UserProfile,
+        record: bool = True,
+        watch: CutoffWatch | None = None,
+    ) -> None:
+        self.sim, self.params, self.profile = sim, sim.params, profile
+        self.rng = np.random.default_rng([sim.seed, profile.user_id, 1])
+        self.uni = uniforms(self.rng)
+        self.record = record
+        self.lines: list[str] = []
+        self.songs: list[int] = []
+        self.user_id = f'"userId":"{profile.user_id}"'
+        self.user_fields = profile.user_fields()
+        self.level = profile.start_level
+        self.logged_in = True
+        self.ad_penalty = self.mood_walk = 0.0
+        self.active_from = max(sim.start, profile.registration_ms // 1000 + 60)
+        # The earliest start of a user's forced first session (later in a future).
+        self.floor = self.active_from
+        self.ts = self.sid = self.item = 0
+        traits = self.params["traits"]
+        # The mood walk's step is uniform with standard deviation mood_walk_sd.
+        self.walk_step = traits["mood_walk_sd"] * math.sqrt(3.0)
+        self.walk_memory = 1.0 - traits["mood_walk_reversion"]
+        self.first, self.guest_pending, self.guest_at = True, False, 0.0
+        self.watch = watch
+        self.next_cutoff: float = (
+            watch.cutoffs[0] if watch is not None and watch.cutoffs else math.inf
+        )
+
+    def emit(self, page: str, auth: str, song: int = -1) -> None:
+        """Append the JSON line of ``page`` at the current time, session and item."""
+        if self.record:
+            known = auth in (LOGGED_IN, CANCELLED)
+            self.lines.append(
+                f'{{"ts":{self.ts * 1000},{self.user_id if known else NO_USER_ID},'
+                f'"sessionId":{self.sid},"page":"{page}","auth":"{auth}",{self.sim.http[page]},'
+                f'"level":"{self.level}","itemInSession":{self.item},'
+                f"{self.user_fields if known else NULL_USER},"
+                f"{self.sim.catalogue.fragments[song] if song >= 0 else NULL_SONG}}}"
+            )
+        self.item += 1
+
+    def next_song(self) -> int:
+        """A catalogue index drawn by popularity."""
+        if not self.songs:
+            draws = self.rng.random(256)
+            self.songs = np.searchsorted(
+                self.sim.catalogue.cumulative_popularity, draws
+            )
+            self.songs = self.songs.tolist()[::-1]
+        return self.songs.pop()
+
+    def pause(self, mean: float) -> int:
+        """Whole seconds of an exponential pause of ``mean`` seconds, at least one."""
+        return 1 + int(-math.log(1.0 - next(self.uni)) * mean)
+
+    def run(self) -> list[str]:
+        """Sessions one after another until the period ends or the user cancels."""
+        p, sim = self.params, self.sim
+        self.guest_pending = next(self.uni) < p["guest"]["session_share"]
+        self.guest_at = self.active_from + next(self.uni) * (sim.end - self.active_from)
+        self.sessions(float(self.active_from))
+        return self.lines
+
+    def step_mood(self, t: float) -> tuple[float, float]:
+        """Step the mood walk; the mood at ``t`` and the mean gap before the next session."""
+        p, sim, profile = self.params, self.sim, self.profile
+        step = self.walk_step * (2.0 * next(self.uni) - 1.0)
+        self.mood_walk = self.mood_walk * self.walk_memory + step
+        mood = (
+            profile.satisfaction
+            + profile.satisfaction_trend * (t - sim.start) / WEEK
+            - profile.decline_rate * max(0.0, t - profile.decline_start) / WEEK
+            - self.ad_penalty
+            + self.mood_walk
+        )
+        mean_gap = (
+            profile.session_gap_days
+            * DAY
+            / profile.engagement
+            * math.exp(-p["sessions"]["gap_unhappiness"] * mood)
+        )
+        return mood, mean_gap
+
+    def sessions(self, t: float, resume: tuple[float, float] | None = None) -> bool:
+        """Sessions from time ``t`` on; True if the user cancels, False at the period's end.
+
+        ``resume``: the (mood, mean gap) already drawn for the next session (a future that
+        restarts the wait for a session), instead of stepping the mood at ``t``.
+        """
+        sim = self.sim
+        while True:
+            if resume is None:
+                mood, mean_gap = self.step_mood(t)
+            else:
+                (mood, mean_gap), resume = resume, None
+            start = self.next_session_start(t, mean_gap)
+            over = start >= sim.end and not self.first
+            if start >= sim.end and self.first:
+                # Everyone in the log has at least one session.
+                start = self.floor + next(self.uni) * (sim.end - self.floor)
+            if start >= self.next_cutoff:
+                self.branch_between_sessions(t, mood, mean_gap, start)
+            if over:
+                return False
+            self.first = False
+            if self.guest_pending and self.guest_at < start:
+                self.guest_visit(self.guest_at)
+                self.guest_pending = False
+            if self.session(start, -mood):
+                return True
+            t = float(self.ts + 1)
+
+    def next_session_start(self, t: float, mean_gap: float) -> float:
+        """The next session start after ``t``: exponential gaps thinned by the rhythm."""
+        sim = self.sim
+        while True:
+            t += -math.log(1.0 - next(self.uni)) * mean_gap * sim.mean_acceptance
+            if t >= sim.end or next(self.uni) < sim.acceptance(t):
+                return t
+
+    def session(self, start: float, unhappy: float) -> bool:
+        """Emit one session from ``start``; True if it ended with a cancellation."""
+        sim, p = self.sim, self.params
+        self.ts, self.item = int(start), 0
+        self.sid = sim.session_id(start, self.sid, next(self.uni))
+        rates = sim.rates(self.profile, self.level, unhappy)
+        if self.logged_in:
+            page = "Home" if next(self.uni) < p["start_on_home"] else NEXT_SONG
+        else:
+            page = draw(*sim.logged_out_table, next(self.uni))
+        return self.pages(page, rates, unhappy)
+
+    def pages(self, page: str, rates: SessionRates, unhappy: float) -> bool:
+        """Emit the session's pages from ``page`` (due at ``self.ts``) to its end; True if
+        it ended with a cancellation."""
+        uni, song_seconds, period_end = self.uni, self.sim.song_seconds, self.sim.end
+        while True:
+            if self.ts >= self.next_cutoff:
+                self.branch_in_session(page, rates, unhappy)
+            if page == NEXT_SONG and self.logged_in:
+                # The common case, inlined: the draws of follow_up (nothing must follow a
+                # song), of the session's end and of the next page.
+                song = self.songs.pop() if self.songs else self.next_song()
+                self.emit(page, LOGGED_IN, song)
+                next(uni)
+                if next(uni) < rates.end:
+                    return False
+                page = draw(*rates.from_song, next(uni))
+                self.ts += song_seconds[song]
+                if self.ts >= period_end:
+                    return False
+                continue
+            follow, rates = self.step(page, rates, unhappy)
+            if isinstance(follow, bool):
+                return follow
+            page = follow
+
+    def step(
+        self, page: str, rates: SessionRates, unhappy: float
+    ) -> tuple[str | bool, SessionRates]:
+        """Emit ``page`` and draw what comes next: the next page (True if the user has
+        cancelled, False if the session ends) and the session's rates."""
+        sim, p = self.sim, self.params
+        song = self.next_song() if page == NEXT_SONG else -1
+        if page == CONFIRMATION:
+            self.emit(page, CANCELLED)
+            return True, rates
+        self.emit(page, LOGGED_IN if self.logged_in else LOGGED_OUT, song)
+        if page == "Roll Advert":
+            self.ad_penalty += p["traits"]["ad_penalty"] * math.exp(
+                -self.profile.ad_tolerance
+            )
+        level_before = self.level
+        follow = self.follow_up(page, rates)
+        if self.level != level_before:
+            rates = sim.rates(self.profile, self.level, unhappy)
+        if follow is None:
+            end = rates.end if self.logged_in else p["session_end"]["logged_out"]
+            if next(self.uni) < end:
+                return False, rates
+            follow = self.free_choice(page, rates)
+        if page == NEXT_SONG:
+            self.ts += sim.song_seconds[song]
+        elif PAGE_HTTP[follow][1] == 307:
+            self.ts += 1
+        else:
+            self.ts += self.pause(p["page_gap_seconds"])
+        if self.ts >= sim.end:
+            return False, rates
+        return follow, rates
+
+    def branch_between_sessions(
+        self, t: float, mood: float, mean_gap: float, start: float
+    ) -> None:
+        """Resolve the cutoffs up to ``start``, a session start drawn after ``t``.
+
+        At such a cutoff the user waits for a session: the mood and mean gap of that session
+        are known (drawn at ``t``), no session started in ``[t, cutoff)``. Session starts
+        are a Poisson process thinned by the rhythm, so the future given that is the same
+        process restarted at the cutoff: each future draws its own start after it.
+        """
+        while start >= self.next_cutoff:
+            cutoff = int(self.next_cutoff)
+            restart = max(t, float(cutoff))
+            self.resolve(
+                cutoff,
+                lambda future, at=restart: future.sessions(at, (mood, mean_gap)),
+            )
+
+    def branch_in_session(self, page: str, rates: SessionRates, unhappy: float) -> None:
+        """Resolve the cutoffs up to ``self.ts``: the time of ``page``, the next page of the
+        session, chosen (with its time) before the cutoff. Each future emits it and goes on.
+        """
+
+        def go_on(future: UserStream) -> None:
+            if not future.pages(page, rates, unhappy):
+                future.sessions(float(future.ts + 1))
+
+        while self.ts >= self.next_cutoff:
+            self.resolve(int(self.next_cutoff), go_on)
+
+    def resolve(self, cutoff: int, go_on: Callable[[UserStream], object]) -> None:
+        """Run the futures of ``cutoff`` (``go_on(future)`` continues one), record the
+        share that churned and move on to the next cutoff."""
+        watch, sim = self.watch, self.sim
+        assert watch is not None
+        rng = np.random.default_rng([sim.seed, self.profile.user_id, 2, cutoff])
+        uni = uniforms(rng)
+        stop = min(cutoff + watch.horizon_seconds, sim.end)
+        total = squares = 0.0
+        kept = []
+        for _ in range(watch.n_futures):
+            future = Future(
+                self, rng=rng, uni=uni, cutoff=cutoff, stop=stop, watch=watch
+            )
+            try:
+                go_on(future)
+                value = 1.0 - future.survival
+            except FutureOver as over:
+                value = 1.0 if over.churned else 1.0 - future.survival
+            total += value
+            squares += value * value
+            if watch.record_futures:
+                kept.append(future.lines)
+        n = watch.n_futures
+        mean = total / n
+        watch.probabilities[cutoff] = mean
+        watch.standard_errors[cutoff] = (
+            math.sqrt(max(0.0, squares / n - mean * mean) / (n - 1))
+            if n > 1
+            else math.nan
+        )
+        watch.futures[cutoff] = kept
+        watch.cutoffs.pop(0)
+        self.next_cutoff = watch.cutoffs[0] if watch.cutoffs else math.inf
+
+    def follow_up(self, page: str, rates: SessionRates) -> str | None:
+        """The page that must follow ``page`` (Cancel, a submit, Save Settings), if any.
+
+        Also applies what ``page`` changes: level after a submit, auth after Logout/Login.
+        """
+        u = next(self.uni)
+        if not self.logged_in:
+            self.logged_in = page == "Login"
+            return None
+        return self.decide(page, rates, u)
+
+    def offers(self, page: str, rates: SessionRates) -> tuple[float, float, str | None]:
+        """``(cancel, chance, offered)``: after ``page`` a uniform ``u < cancel`` leads to
+        Cancel, ``cancel <= u < cancel + chance`` to ``offered`` (``OFFERED[page]``)."""
+        cancel = rates.cancel.get(page, 0.0)
+        if page == "Downgrade":
+            return cancel, rates.submit_downgrade, OFFERED[page]
+        if page == "Upgrade":
+            return cancel, rates.submit_upgrade, OFFERED[page]
+        if page == "Settings":
+            return cancel, self.params["save_settings"], OFFERED[page]
+        return cancel, 0.0, None
+
+    def decide(self, page: str, rates: SessionRates, u: float) -> str | None:
+        """``follow_up`` of a logged-in user, given its uniform ``u``."""
+        if page == NEXT_SONG:
+            return None
+        if page == CANCEL:
+            return CONFIRMATION
+        cancel, chance, offered = self.offers(page, rates)
+        if u < cancel:
+            return CANCEL
+        if u < cancel + chance:
+            return offered
+        if page == "Submit Downgrade":
+            self.level = "free"
+        elif page == "Submit Upgrade":
+            self.level = "paid"
+        elif page == "Logout":
+            self.logged_in = False
+        return None
+
+    def free_choice(self, page: str, rates: SessionRates) -> str:
+        """The next page drawn from the transition table of the current state."""
+        if not self.logged_in:
+            return draw(*self.sim.logged_out_table, next(self.uni))
+        table = rates.from_song if page == NEXT_SONG else rates.from_other
+        return draw(*table, next(self.uni))
+
+    def guest_visit(self, at: float) -> None:
+        """A short anonymous visit: a few guest pages, perhaps a registration."""
+        guest, sim = self.params["guest"], self.sim
+        saved = self.ts, self.sid, self.item, self.level
+        self.ts, self.item, self.level = int(at), 0, "free"
+        self.sid = sim.session_id(at, 0, next(self.uni)) + int(next(self.uni) * 50)
+        page = draw(*sim.guest_table, next(self.uni))
+        while self.ts < sim.end:
+            self.emit(page, GUEST)
+            if page == "Register" and next(self.uni) < guest["submit_registration"]:
+                page, self.ts = "Submit Registration", self.ts + 1
+                continue
+            if page == "Submit Registration" or next(self.uni) < guest["end"]:
+                break
+            page = draw(*sim.guest_table, next(self.uni))
+            self.ts += self.pause(self.params["page_gap_seconds"])
+        self.ts, self.sid, self.item, self.level = saved
+
+
+class Future(UserStream):
+    """A copy of a stream at a cutoff that goes on with its own random numbers.
+
+    Shares the stream's state (level, auth, mood walk, ad penalty, session, clock), not its
+    generator: it draws from ``rng`` / ``uni`` (one per cutoff, futures one after another),
+    starts with no buffered songs, skips the pending guest visit (it changes nothing but
+    anonymous rows), never branches, and ends by raising ``FutureOver``: True at its first
+    churn page of the user, False when its clock reaches ``stop``. A user with no session
+    before the cutoff (never at risk) who gets the forced first session has it drawn in
+    ``[cutoff, end)`` (``floor``): an approximation of that rare case.
+
+    Smoothing (``watch.smooth``): at a choice whose outcomes may lead to a churn page (Cancel
+    from a gateway page, then Cancellation Confirmation; Submit Downgrade from Downgrade),
+    the future multiplies ``survival`` by the chance of not churning there and goes on with
+    a non-churn outcome, drawn from the choice's distribution given that. Its value,
+    ``1 - survival`` (1 if it meets a churn page anyway), has the expectation of the churn
+    indicator of an unsmoothed future, with a much smaller variance. Choices later than
+    ``stop - margin`` are drawn as usual, ``margin`` being the longest delay from the
+    choice to the churn page (Cancel 1 s, Confirmation a pause after it, at most
+    ``1 + int(36.8 * page_gap_seconds)``), so the horizon stays exact.
+    """
+
+    def __init__(
+        self,
+        origin: UserStream,
+        *,
+        rng: np.random.Generator,
+        uni: Iterator[float],
+        cutoff: int,
+        stop: int,
+        watch: CutoffWatch,
+    ) -> None:
+        self.__dict__.update(origin.__dict__)
+        self.rng, self.uni, self.songs, self.lines = rng, uni, [], []
+        self.record = watch.record_futures
+        self.churn_pages, self.stop = watch.churn_pages, stop
+        cancel_churns = bool({CANCEL, CONFIRMATION} & watch.churn_pages)
+        self.cancel_churns = cancel_churns
+        # The pages after which a churn page may follow (see ``offers``).
+        self.hazard_pages = frozenset(
+            (CANCEL_GATEWAYS if cancel_churns else ())
+            + tuple(
+                page
+                for page, offered in OFFERED.items()
+                if offered in watch.churn_pages
+            )
+        )
+        margin = 2 + int(37 * self.params["page_gap_seconds"])
+        self.smooth_until = stop - margin if watch.smooth else -math.inf
+        self.survival = 1.0
+        self.watch, self.next_cutoff = None, math.inf
+        self.guest_pending = False
+        self.floor = max(self.active_from, cutoff)
+
+    def emit(self, page: str, auth: str, song: int = -1) -> None:
+        """End the future at ``stop`` or at a churn page of the user, else go on."""
+        if self.ts >= self.stop:
+            raise FutureOver(False)
+        if self.record:
+            super().emit(page, auth, song)
+        else:
+            self.item += 1
+        if page in self.churn_pages and auth in (LOGGED_IN, CANCELLED):
+            raise FutureOver(True)
+
+    def session(self, start: float, unhappy: float) -> bool:
+        """A session, unless it would start after the future's horizon."""
+        if start >= self.stop:
+            raise FutureOver(False)
+        return super().session(start, unhappy)
+
+    def follow_up(self, page: str, rates: SessionRates) -> str | None:
+        """``follow_up``, smoothed where its outcome may lead to a churn page."""
+        if page not in self.hazard_pages or not self.logged_in:
+            return super().follow_up(page, rates)
+        if self.ts >= self.smooth_until:
+            return super().follow_up(page, rates)
+        cancel, chance, offered = self.offers(page, rates)
+        low, high = min(cancel, 1.0), min(cancel + chance, 1.0)
+        pieces = (
+            (0.0, low, self.cancel_churns),
+            (low, high, offered in self.churn_pages),
+            (high, 1.0, False),
+        )
+        hazard = sum(hi - lo for lo, hi, churns in pieces if churns)
+        if hazard >= 1.0:
+            raise FutureOver(True)
+        self.survival *= 1.0 - hazard
+        v = next(self.uni) * (1.0 - hazard)
+        for lo, hi, churns in pieces:
+            if churns or hi <= lo:
+                continue
+            if v < hi - lo:
+                return self.decide(page, rates, min(lo + v, math.nextafter(hi, lo)))
+            v -= hi - lo
+        return self.decide(page, rates, math.nextafter(1.0, 0.0))
