@@ -25,8 +25,8 @@ import yaml
 from pyspark.sql import SparkSession
 
 from sparkify_kedro.datasets import SparkTextLinesDataset
+from sparkify_kedro.pipelines.simulation.calibration import build_simulation_calibration
 from sparkify_kedro.pipelines.simulation.nodes import (
-    build_simulation_calibration,
     build_simulation_truth,
     generate_events,
 )

@@ -11,11 +11,11 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.simulation.generator import UserSimulator
-from sparkify_kedro.pipelines.simulation.nodes import (
+from sparkify_kedro.pipelines.simulation.ceiling import (
     CHURN_PROBABILITY_SCHEMA,
     simulate_churn_probabilities,
 )
+from sparkify_kedro.pipelines.simulation.generator import UserSimulator
 from sparkify_kedro.pipelines.simulation.primitives import DAY, epoch_seconds
 
 CHURN = frozenset({"Submit Downgrade", "Cancellation Confirmation"})

@@ -17,10 +17,8 @@ from sparkify_kedro.pipelines.data_processing.nodes import (
     build_data_quality_report,
     parse_event_lines,
 )
-from sparkify_kedro.pipelines.simulation.nodes import (
-    build_simulation_calibration,
-    build_simulation_truth,
-)
+from sparkify_kedro.pipelines.simulation.calibration import build_simulation_calibration
+from sparkify_kedro.pipelines.simulation.nodes import build_simulation_truth
 from sparkify_kedro.pipelines.simulation.primitives import (
     CANCEL_GATEWAYS,
     PAGE_HTTP,

@@ -1,11 +1,12 @@
-"""Nodes of the ``simulation`` pipeline: a Sparkify-like raw log, its truth and calibration.
+"""Nodes of the ``simulation`` pipeline: a Sparkify-like raw log and its truth.
 
 Generation is one Spark job partitioned by user: ``spark.range`` of user ids, each partition
 turned into raw JSON lines by the pure-Python ``UserSimulator`` (see ``generator``) inside
 ``mapInArrow``. Each user's stream is seeded from ``(seed, user id)``, partitions are
 contiguous id ranges and rows keep their generation order, so the same parameters always
-give the same files, and the driver never holds an event. ``simulate_churn_probabilities``
-replays the users of labelled rows the same way and draws their futures (the ceiling).
+give the same files, and the driver never holds an event. The calibration report is in
+``calibration.py``; ``ceiling.py`` replays the users of labelled rows the same way and draws
+their futures.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparkify_kedro.events import RAW_EVENT_SCHEMA, churn_pages
-from sparkify_kedro.pipelines.simulation import reference as ref
+from sparkify_kedro.events import RAW_EVENT_SCHEMA
 from sparkify_kedro.pipelines.simulation.generator import UserSimulator
-from sparkify_kedro.pipelines.simulation.primitives import DAY
 from sparkify_kedro.pipelines.simulation.profiles import draw_user_profile
 
 #: The simulated log: one raw JSON line per row, as ``SparkTextLinesDataset`` writes it.
@@ -66,35 +65,7 @@ _PROFILE_TRAITS = (
     "session_gap_days",
 )
 _LINES_PER_BATCH = 50_000
-
-#: ``simulated_churn_probabilities``: one row per labelled (user_id, cutoff).
-CHURN_PROBABILITY_SCHEMA = T.StructType(
-    [
-        T.StructField("user_id", T.StringType(), nullable=False),
-        T.StructField("cutoff", T.TimestampType(), nullable=False),
-        T.StructField("churn_probability", T.DoubleType(), nullable=False),
-        T.StructField("futures", T.IntegerType(), nullable=False),
-    ]
-)
-_PROBABILITY_ROW_SCHEMA = T.StructType(
-    [
-        T.StructField("user_id", T.StringType(), nullable=False),
-        T.StructField("cutoff_seconds", T.LongType(), nullable=False),
-        T.StructField("churn_probability", T.DoubleType(), nullable=False),
-        T.StructField("futures", T.IntegerType(), nullable=False),
-    ]
-)
-_PROBABILITY_ARROW_SCHEMA = pa.schema(
-    [
-        pa.field("user_id", pa.string(), False),
-        pa.field("cutoff_seconds", pa.int64(), False),
-        pa.field("churn_probability", pa.float64(), False),
-        pa.field("futures", pa.int32(), False),
-    ]
-)
-#: Tasks of ``simulate_churn_probabilities`` per core: users differ in cost, so several.
-_CEILING_TASKS_PER_CORE = 8
-_CANCELLATION, _DOWNGRADE = "Cancellation Confirmation", "Submit Downgrade"
+CANCELLATION, DOWNGRADE = "Cancellation Confirmation", "Submit Downgrade"
 
 
 def _user_ids(parameters: dict[str, Any]) -> DataFrame:
@@ -171,13 +142,13 @@ def _profiles_of_users(
         )
 
 
-def _parse(lines: DataFrame, *fields: str) -> DataFrame:
+def parse_lines(lines: DataFrame, *fields: str) -> DataFrame:
     """The named raw fields of each JSON line, typed as in ``RAW_EVENT_SCHEMA``."""
     schema = T.StructType([RAW_EVENT_SCHEMA[name] for name in fields])
     return lines.select(F.from_json("value", schema).alias("e")).select("e.*")
 
 
-def _page_is(page: str) -> Column:
+def page_is(page: str) -> Column:
     """True on rows of ``page``."""
     return F.col("page") == page
 
@@ -199,16 +170,16 @@ def build_simulation_truth(
         partial(_profiles_of_users, parameters), schema=PROFILE_SCHEMA
     )
     churn_lines = simulated_events.where(
-        F.col("value").contains(f'"page":"{_CANCELLATION}"')
-        | F.col("value").contains(f'"page":"{_DOWNGRADE}"')
+        F.col("value").contains(f'"page":"{CANCELLATION}"')
+        | F.col("value").contains(f'"page":"{DOWNGRADE}"')
     )
     churn = (
-        _parse(churn_lines, "ts", "userId", "page")
+        parse_lines(churn_lines, "ts", "userId", "page")
         .groupBy(F.col("userId").alias("user_id"))
         .agg(
-            F.min(F.when(_page_is(_CANCELLATION), F.col("ts"))).alias("cancel_ms"),
-            F.min(F.when(_page_is(_DOWNGRADE), F.col("ts"))).alias("downgrade_ms"),
-            F.sum(_page_is(_DOWNGRADE).cast("int")).alias("downgrades"),
+            F.min(F.when(page_is(CANCELLATION), F.col("ts"))).alias("cancel_ms"),
+            F.min(F.when(page_is(DOWNGRADE), F.col("ts"))).alias("downgrade_ms"),
+            F.sum(page_is(DOWNGRADE).cast("int")).alias("downgrades"),
         )
     )
     joined = profiles.join(churn, "user_id", "left")
@@ -234,293 +205,3 @@ def build_simulation_truth(
         F.timestamp_millis("downgrade_ms").alias("first_downgrade_time"),
         F.coalesce("downgrades", F.lit(0)).alias("downgrades"),
     ).orderBy(F.col("user_id").cast("long"))
-
-
-def _check(
-    figure: str, simulated: float, published: float, low: float, high: float
-) -> dict[str, Any]:
-    """One calibration line: the simulated figure beside the published one and its range."""
-    return {
-        "figure": figure,
-        "simulated": round(simulated, 4),
-        "published": round(published, 4),
-        "low": round(low, 4),
-        "high": round(high, 4),
-        "passed": bool(low <= simulated <= high),
-    }
-
-
-def _info(figure: str, simulated: float | None, published: float) -> dict[str, Any]:
-    """A figure reported for comparison only, without a tolerance."""
-    return {
-        "figure": figure,
-        "simulated": None if simulated is None else round(simulated, 6),
-        "published": round(published, 6),
-    }
-
-
-def build_simulation_calibration(
-    simulated_events: DataFrame, parameters: dict[str, Any]
-) -> dict[str, Any]:
-    """Compare the simulated log with the published figures of the mini file.
-
-    Counts are scaled by ``n_users / 225``. Checked: total rows (±10 %), share of rows
-    without a user (±0.6 points), users who cancel and users who submit a downgrade
-    (±12 at 225 users), the share of every page holding at least 1 % of the mini file
-    (±25 %), and the paid / free ratio of songs per session (±25 %). Reported without a
-    tolerance: songs per session by level, songs and sessions per user for cancelling and
-    other users, shares of the rarer pages. The log is read once into rows per (user,
-    session, level, page), persisted while the figures are computed; only aggregates
-    reach the driver.
-    """
-    scale = int(parameters["n_users"]) / ref.MINI_USERS
-    # One pass over the log: rows per (user, session, level, page), kept for the figures.
-    session_pages = (
-        _parse(simulated_events, "userId", "sessionId", "page", "level")
-        .groupBy("userId", "sessionId", "level", "page")
-        .agg(F.count(F.lit(1)).alias("rows"))
-        .persist()
-    )
-    page_counts = {
-        row["page"]: row["rows"]
-        for row in session_pages.groupBy("page")
-        .agg(F.sum("rows").alias("rows"))
-        .collect()
-    }
-    totals = session_pages.agg(
-        F.sum("rows").alias("rows"),
-        F.sum(F.when(F.col("userId") == "", F.col("rows"))).alias("without_user"),
-        F.countDistinct(F.when(_page_is(_CANCELLATION), F.col("userId"))).alias(
-            "cancel"
-        ),
-        F.countDistinct(F.when(_page_is(_DOWNGRADE), F.col("userId"))).alias(
-            "downgrade"
-        ),
-    ).first()
-    songs = F.sum(F.when(_page_is("NextSong"), F.col("rows")).otherwise(0))
-    sessions = (
-        session_pages.where(F.col("userId") != "")
-        .groupBy("userId", "sessionId", "level")
-        .agg(songs.alias("songs"))
-    )
-    songs_per_session = {
-        row["level"]: row["songs"]
-        for row in sessions.groupBy("level")
-        .agg(F.avg("songs").alias("songs"))
-        .collect()
-    }
-    per_user = (
-        session_pages.where(F.col("userId") != "")
-        .groupBy("userId")
-        .agg(
-            songs.alias("songs"),
-            F.countDistinct("sessionId").alias("sessions"),
-            F.max(_page_is(_CANCELLATION)).alias("cancelled"),
-        )
-    )
-    by_group = {
-        ("cancelled" if row["cancelled"] else "other"): row
-        for row in per_user.groupBy("cancelled")
-        .agg(F.avg("songs").alias("songs"), F.avg("sessions").alias("sessions"))
-        .collect()
-    }
-    session_pages.unpersist()
-
-    rows = totals["rows"]
-    checks = [
-        _check(
-            "total rows",
-            rows,
-            ref.MINI_ROWS * scale,
-            ref.MINI_ROWS * scale * (1 - ref.ROWS_TOLERANCE),
-            ref.MINI_ROWS * scale * (1 + ref.ROWS_TOLERANCE),
-        ),
-        _check(
-            "share of rows without a user",
-            totals["without_user"] / rows,
-            ref.MINI_ROWS_WITHOUT_USER / ref.MINI_ROWS,
-            ref.MINI_ROWS_WITHOUT_USER / ref.MINI_ROWS
-            - ref.ROWS_WITHOUT_USER_TOLERANCE,
-            ref.MINI_ROWS_WITHOUT_USER / ref.MINI_ROWS
-            + ref.ROWS_WITHOUT_USER_TOLERANCE,
-        ),
-    ]
-    for figure, simulated, published in (
-        ("users who cancel", totals["cancel"], ref.MINI_CANCELLING_USERS),
-        (
-            "users who submit a downgrade",
-            totals["downgrade"],
-            ref.MINI_DOWNGRADING_USERS,
-        ),
-    ):
-        checks.append(
-            _check(
-                figure,
-                simulated,
-                published * scale,
-                (published - ref.CHURN_USERS_TOLERANCE) * scale,
-                (published + ref.CHURN_USERS_TOLERANCE) * scale,
-            )
-        )
-    for page, count in ref.MINI_PAGE_COUNTS.items():
-        published_share = count / ref.MINI_ROWS
-        if published_share >= ref.PAGE_SHARE_MIN:
-            checks.append(
-                _check(
-                    f"share of {page} rows",
-                    page_counts.get(page, 0) / rows,
-                    published_share,
-                    published_share * (1 - ref.PAGE_SHARE_TOLERANCE),
-                    published_share * (1 + ref.PAGE_SHARE_TOLERANCE),
-                )
-            )
-    free, paid = songs_per_session.get("free"), songs_per_session.get("paid")
-    published_ratio = (
-        ref.MINI_SONGS_PER_SESSION["paid"] / ref.MINI_SONGS_PER_SESSION["free"]
-    )
-    checks.append(
-        _check(
-            "songs per session, paid / free",
-            paid / free if free and paid else 0.0,
-            published_ratio,
-            published_ratio * (1 - ref.SONG_RATIO_TOLERANCE),
-            published_ratio * (1 + ref.SONG_RATIO_TOLERANCE),
-        )
-    )
-
-    informative = [
-        _info("songs per session, free", free, ref.MINI_SONGS_PER_SESSION["free"]),
-        _info("songs per session, paid", paid, ref.MINI_SONGS_PER_SESSION["paid"]),
-    ]
-    for group in ("cancelled", "other"):
-        row = by_group.get(group)
-        informative += [
-            _info(
-                f"songs per user, {group}",
-                row["songs"] if row else None,
-                ref.MINI_SONGS_PER_USER[group],
-            ),
-            _info(
-                f"sessions per user, {group}",
-                row["sessions"] if row else None,
-                ref.MINI_SESSIONS_PER_USER[group],
-            ),
-        ]
-    informative += [
-        _info(
-            f"share of {page} rows",
-            page_counts.get(page, 0) / rows,
-            count / ref.MINI_ROWS,
-        )
-        for page, count in ref.MINI_PAGE_COUNTS.items()
-        if count / ref.MINI_ROWS < ref.PAGE_SHARE_MIN
-    ]
-    return {
-        "parameters": {
-            key: parameters[key] for key in ("n_users", "seed", "start", "end")
-        },
-        "scale_to_mini": round(scale, 6),
-        "passed": all(check["passed"] for check in checks),
-        "checks": checks,
-        "for_comparison": informative,
-    }
-
-
-def _probabilities_of_rows(
-    parameters: dict[str, Any],
-    pages: frozenset[str],
-    horizon_seconds: int,
-    n_futures: int,
-    batches: Iterator[pa.RecordBatch],
-) -> Iterator[pa.RecordBatch]:
-    """The churn probability of each (user_id, cutoff_seconds) row of a partition.
-
-    The partition holds every row of its users: each user's stream is replayed once, for
-    all their cutoffs. One output row per input row, in the input's order.
-    """
-    rows: list[tuple[str, int]] = []
-    for batch in batches:
-        rows.extend(
-            zip(
-                batch.column("user_id").to_pylist(),
-                batch.column("cutoff_seconds").to_pylist(),
-                strict=True,
-            )
-        )
-    if not rows:
-        return
-    cutoffs_of: dict[str, set[int]] = {}
-    for user, cutoff in rows:
-        cutoffs_of.setdefault(user, set()).add(cutoff)
-    simulator = UserSimulator(parameters)
-    probability: dict[tuple[str, int], float] = {}
-    for user, cutoffs in cutoffs_of.items():
-        if not user.isdigit():
-            raise ValueError(
-                f"user_id {user!r} is not a simulated user's id: churn probabilities "
-                f"exist only for a simulated log."
-            )
-        ordered = sorted(cutoffs)
-        found = simulator.churn_probabilities(
-            int(user), ordered, horizon_seconds, pages, n_futures
-        )
-        probability.update(
-            ((user, cutoff), p) for cutoff, p in zip(ordered, found, strict=True)
-        )
-    yield pa.RecordBatch.from_pydict(
-        {
-            "user_id": [user for user, _ in rows],
-            "cutoff_seconds": [cutoff for _, cutoff in rows],
-            "churn_probability": [probability[row] for row in rows],
-            "futures": [n_futures] * len(rows),
-        },
-        schema=_PROBABILITY_ARROW_SCHEMA,
-    )
-
-
-def simulate_churn_probabilities(
-    labelled_rows: DataFrame,
-    simulation: dict[str, Any],
-    churn_task: dict[str, Any],
-    n_futures: int,
-) -> DataFrame:
-    """The simulator's own probability that each labelled user churns within the horizon.
-
-    For each (``user_id``, ``cutoff``) of ``labelled_rows`` (e.g. ``churn_labels``; other
-    columns are ignored), the user's stream is replayed exactly as ``generate_events``
-    wrote it up to the cutoff, then ``n_futures`` futures are drawn from the user's full
-    simulator state there (``UserSimulator.churn_probabilities``): the probability is
-    their mean share with a churn page (the ``churn_task`` definition) in ``[cutoff,
-    cutoff + horizon_days)``. It only depends on the parameters, the user, the cutoff and
-    ``n_futures``, never on the partitioning.
-
-    Output (``CHURN_PROBABILITY_SCHEMA``): ``user_id`` (string), ``cutoff`` (timestamp),
-    ``churn_probability`` (double in [0, 1]), ``futures`` (int, ``n_futures``); one row
-    per input row. Rows are hashed by user into ``8 x`` the default parallelism tasks, so
-    each user's stream is replayed once for all their cutoffs; nothing reaches the driver.
-    """
-    n_futures = int(n_futures)
-    if n_futures < 1:
-        raise ValueError(f"n_futures must be at least 1, got {n_futures}.")
-    spark = SparkSession.builder.getOrCreate()
-    tasks = max(1, spark.sparkContext.defaultParallelism * _CEILING_TASKS_PER_CORE)
-    rows = labelled_rows.select(
-        F.col("user_id").cast("string").alias("user_id"),
-        F.unix_seconds(F.col("cutoff").cast("timestamp")).alias("cutoff_seconds"),
-    )
-    probabilities = rows.repartition(tasks, "user_id").mapInArrow(
-        partial(
-            _probabilities_of_rows,
-            simulation,
-            frozenset(churn_pages(churn_task)),
-            int(churn_task["horizon_days"]) * DAY,
-            n_futures,
-        ),
-        schema=_PROBABILITY_ROW_SCHEMA,
-    )
-    return probabilities.select(
-        "user_id",
-        F.timestamp_seconds("cutoff_seconds").alias("cutoff"),
-        "churn_probability",
-        "futures",
-    )

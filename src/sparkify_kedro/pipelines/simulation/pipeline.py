@@ -3,19 +3,19 @@ report and its figure); and the ``ceiling`` pipeline."""
 
 from kedro.pipeline import Node, Pipeline
 
-from sparkify_kedro.pipelines.simulation.calibration_figure import (
+from sparkify_kedro.pipelines.simulation.calibration import (
+    build_simulation_calibration,
     plot_simulation_calibration,
 )
 from sparkify_kedro.pipelines.simulation.ceiling import (
     compare_with_ceiling,
     plot_ceiling_comparison,
     select_test_rows,
+    simulate_churn_probabilities,
 )
 from sparkify_kedro.pipelines.simulation.nodes import (
-    build_simulation_calibration,
     build_simulation_truth,
     generate_events,
-    simulate_churn_probabilities,
 )
 
 

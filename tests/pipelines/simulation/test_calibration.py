@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sparkify_kedro.pipelines.simulation.calibration_figure import (
-    plot_simulation_calibration,
-)
+from sparkify_kedro.pipelines.simulation.calibration import plot_simulation_calibration
 
 
 def test_simulation_calibration_plots_ratios_and_ranges():
