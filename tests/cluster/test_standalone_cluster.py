@@ -236,7 +236,7 @@ WORKER_LOST_DURING = "generate_events"
 def _run_until_killed(cluster: Cluster, data_root: Path) -> tuple[str, bool, str]:
     """Run the demo; kill worker 1 during ``generate_events``, then the driver while
     ``user_features`` is being written. Returns the log, whether both workers ran
-    tasks before the worker kill, and the cluster status after the driver kill."""
+    tasks, and the cluster status after the driver kill."""
     driver = subprocess.Popen(
         _kedro_args(cluster),
         cwd=PROJECT_ROOT,
