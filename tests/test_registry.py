@@ -86,3 +86,37 @@ def test_a_log_that_was_not_simulated_runs_the_production_stages(
         table.sort_values(keys).reset_index(drop=True),
         expected.sort_values(keys).reset_index(drop=True),
     )
+
+
+LAYERS = [
+    "raw",
+    "intermediate",
+    "primary",
+    "feature",
+    "model_input",
+    "models",
+    "model_output",
+    "reporting",
+]
+
+
+def _layer(catalog, dataset: str) -> str | None:
+    metadata = getattr(catalog.get(dataset), "metadata", None) or {}
+    return metadata.get("kedro-viz", {}).get("layer")
+
+
+@pytest.mark.parametrize("pipeline_name", ["__default__", "demo"])
+def test_every_node_writes_at_or_after_the_layers_it_reads(pipeline_name, tmp_path):
+    """Layers follow the flow: no node writes to an earlier layer than one it reads. Else
+    kedro-viz finds a cycle between layers and silently shows none (say, features computed
+    from the model's record placed in the feature layer)."""
+    with kedro_session(tmp_path) as session:
+        catalog = session.load_context().catalog
+    backwards = []
+    for node in pipelines[pipeline_name].nodes:
+        read = [_layer(catalog, d) for d in node.inputs if not d.startswith("params:")]
+        written = [_layer(catalog, d) for d in node.outputs]
+        assert None not in read + written, f"{node.name}: a dataset without a layer"
+        if read and min(map(LAYERS.index, written)) < max(map(LAYERS.index, read)):
+            backwards.append(f"{node.name}: {read} -> {written}")
+    assert backwards == []
