@@ -115,6 +115,26 @@ def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {memory_kb / 2**20:.0f} GB"
 
 
+def _in_plain_words(figures: dict) -> str:
+    """What the paired intervals say, one sentence per comparison."""
+    sentences = []
+    for name, text in figures["paired_differences"].items():
+        low, high = (float(x) for x in text.split("[")[1].rstrip("]").split(","))
+        other = name.split(" - ", 1)[1]
+        if low > 0:
+            sentences.append(f"The chosen model beats {other} (interval above 0).")
+        elif high < 0:
+            sentences.append(
+                f"The chosen model is worse than {other} (interval below 0)."
+            )
+        else:
+            sentences.append(
+                f"The chosen model is not distinguishable from {other} at this size "
+                "(the interval contains 0)."
+            )
+    return " ".join(sentences)
+
+
 def results_section(figures: dict) -> str:
     """The markdown section of one run (``figures`` as written to model_quality.json)."""
     lines = [
@@ -142,8 +162,9 @@ def results_section(figures: dict) -> str:
             for name, value in figures["paired_differences"].items()
         ],
         "",
-        f"Beats every baseline (paired interval above 0): "
-        f"{'yes' if figures['best_beats_baselines'] else 'no'}. Ceiling expected AUC-PR "
+        _in_plain_words(figures),
+        "",
+        f"Ceiling expected AUC-PR "
         f"{figures['ceiling_expected_auc_pr']:.3f}; chosen / ceiling "
         f"{figures['chosen_ratio_to_ceiling']:.2f}; one rule / ceiling "
         f"{figures['one_rule_ratio_to_ceiling']:.2f}.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 import pytest
@@ -52,6 +53,21 @@ def test_ranks_and_tiers_of_ten_users(spark):
     assert scores["risk_tier"].tolist() == ["high"] + ["medium"] * 2 + ["low"] * 7
     assert set(scores["model"]) == {"GBTClassifier/all"}
     assert (scores["scored_at"] == SCORED_AT).all()
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 7])
+def test_ranks_follow_the_order_whatever_the_partitioning(spark, partitions):
+    """Ranks are numbered across partitions: 1..n in the order of (probability desc,
+    user_id), ties included, with no window pulling every row into one partition."""
+    rng = random.Random(partitions)
+    probabilities = [rng.choice([0.1, 0.25, 0.5, 0.75]) for _ in range(60)]
+    scores = assign_risk_tiers(
+        _user_scores(spark, probabilities).repartition(partitions), INFO, TIERS
+    ).toPandas()
+    expected = sorted((-p, f"u{index:02d}") for index, p in enumerate(probabilities))
+    ranked = scores.sort_values("rank")
+    assert ranked["rank"].tolist() == list(range(1, 61))
+    assert ranked["user_id"].tolist() == [user for _, user in expected]
 
 
 def test_ties_get_distinct_ranks_by_user_id(spark):

@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 from pyspark.ml import PipelineModel
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from sparkify_kedro.estimators import churn_probability
 from sparkify_kedro.features import compute_user_features, feature_window_params
@@ -88,6 +89,21 @@ def _tier(
     return tier
 
 
+def _ranked(rows: DataFrame, *order: Column) -> DataFrame:
+    """``rows`` with ``rank`` 1..n in ``order``, computed across partitions.
+
+    A window over the whole table would pull every row into one partition (Spark warns,
+    "No Partition Defined for Window operation", each time the plan runs); here the sorted
+    rows keep their range partitions and ``zipWithIndex`` numbers them in order.
+    """
+    sorted_rows = rows.orderBy(*order)
+    schema = T.StructType(
+        [*sorted_rows.schema.fields, T.StructField("rank", T.LongType())]
+    )
+    numbered = sorted_rows.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 1))
+    return rows.sparkSession.createDataFrame(numbered, schema)
+
+
 def assign_risk_tiers(
     user_scores: DataFrame,
     best_model_info: dict[str, Any],
@@ -103,8 +119,7 @@ def assign_risk_tiers(
     if shares != sorted(shares) or not all(0 < share <= 1 for share in shares):
         raise ValueError(f"Risk tier shares must increase within (0, 1], got {shares}.")
     n_users = user_scores.count()
-    by_risk = Window.orderBy(F.desc("churn_probability"), F.asc("user_id"))
-    ranked = user_scores.withColumn("rank", F.row_number().over(by_risk))
+    ranked = _ranked(user_scores, F.desc("churn_probability"), F.asc("user_id"))
     return ranked.select(
         "user_id",
         "churn_probability",
