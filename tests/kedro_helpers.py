@@ -14,6 +14,17 @@ from kedro.framework.startup import bootstrap_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The project's data layers (kedro-viz), in the order data flows through them.
+LAYERS = [
+    "raw",
+    "intermediate",
+    "primary",
+    "feature",
+    "model_input",
+    "models",
+    "model_output",
+    "reporting",
+]
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from kedro.framework.startup import bootstrap_project
 
 from sparkify_kedro.pipeline_registry import PIPELINE_FOLDERS, PRODUCTION_STAGES
 from sparkify_kedro.pipelines import simulation
-from tests.kedro_helpers import PROJECT_ROOT, kedro_session, load_dataset
+from tests.kedro_helpers import LAYERS, PROJECT_ROOT, kedro_session, load_dataset
 
 SIMULATION_ONLY = {
     "simulated_events",
@@ -86,18 +86,6 @@ def test_a_log_that_was_not_simulated_runs_the_production_stages(
         table.sort_values(keys).reset_index(drop=True),
         expected.sort_values(keys).reset_index(drop=True),
     )
-
-
-LAYERS = [
-    "raw",
-    "intermediate",
-    "primary",
-    "feature",
-    "model_input",
-    "models",
-    "model_output",
-    "reporting",
-]
 
 
 def _layer(catalog, dataset: str) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.kedro_helpers import LAYERS
+
 
 def test_the_site_lists_the_data_processing_nodes_and_datasets(viz_site):
     assert (viz_site / "index.html").is_file()
@@ -42,13 +44,4 @@ def test_every_dataset_sits_in_a_layer(viz_site):
         if node["type"] == "data" and not node["layer"]
     ]
     assert without_layer == []
-    assert main["layers"] == [
-        "raw",
-        "intermediate",
-        "primary",
-        "feature",
-        "model_input",
-        "models",
-        "model_output",
-        "reporting",
-    ]
+    assert main["layers"] == LAYERS
