@@ -15,6 +15,8 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from sparkify_kedro.spark_errors import explained_read_failures
+
 logger = logging.getLogger(__name__)
 
 #: The empty file Spark's output committer writes last, once every task's output is in place.
@@ -85,6 +87,17 @@ def write_state(path: str) -> WriteState:
     return WriteState.INTERRUPTED if holds("_temporary") else WriteState.UNMARKED
 
 
+def matching_paths(path: str) -> list[str]:
+    """The paths a file, folder or glob names (none when nothing is there)."""
+    spark = SparkSession.builder.getOrCreate()
+    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
+    filesystem = hadoop_path.getFileSystem(
+        spark.sparkContext._jsc.hadoopConfiguration()
+    )
+    matches = filesystem.globStatus(hadoop_path)
+    return [str(status.getPath().toString()) for status in matches or []]
+
+
 def _incomplete_message(path: str) -> str:
     return (
         f"'{path}' is incomplete: it has no {SUCCESS_MARKER} marker, so the run that wrote "
@@ -123,6 +136,11 @@ class SparkDataset(_KedroSparkDataset):
             raise DatasetError(_incomplete_message(self.path))
         return super().load()
 
+    def save(self, data: DataFrame) -> None:
+        """Write ``data``; an input file that cannot be read to its end is one clear error."""
+        with explained_read_failures():
+            super().save(data)
+
     def _exists(self) -> bool:
         if not self._uses_commit_marker():
             return super()._exists()
@@ -154,14 +172,20 @@ class SparkDataset(_KedroSparkDataset):
 
 
 class SparkTextLinesDataset(SparkDataset):
-    """A text file (or folder, or glob) read as one row per line, in a column ``value``.
+    """Text files read as one row per line: columns ``value`` and ``source_file``.
 
-    Compression (``.gz``, ``.bz2``) is recognised from the file names. Loading fails with one
-    clear ``DatasetError`` naming the path when it is missing, unreadable or holds no line,
-    instead of a Java stack trace later in the run. A folder is read whether or not Spark
-    wrote it (event logs come from elsewhere), unless Spark's ``_temporary`` folder shows a
-    write killed half-way; ``exists()``, which only matters when the dataset is a node's
-    output, asks for Spark's ``_SUCCESS`` marker.
+    ``filepath`` is a file, a folder or a glob. A folder is read recursively: every file
+    under it, at any depth, except hidden ones (names starting with ``.`` or ``_``: Hadoop's
+    checksums, Spark's markers), as Spark does. Compression (``.gz``, ``.bz2``) is
+    recognised from the file names. ``source_file`` is the full path of the line's file.
+
+    Loading fails with one clear ``DatasetError`` naming the path when nothing is there,
+    when no file holds a line, or when a file cannot be read to its end, checked before
+    Spark reads (Spark would first print its own warnings with Java stack traces). A folder
+    is read whether or not Spark wrote it (event logs come from elsewhere), unless Spark's
+    ``_temporary`` folder shows a write killed half-way; ``exists()``, which only matters
+    when the dataset is a node's output, asks for Spark's ``_SUCCESS`` marker. Saving writes
+    the ``value`` column.
     """
 
     def __init__(
@@ -181,11 +205,21 @@ class SparkTextLinesDataset(SparkDataset):
         )
 
     def load(self) -> DataFrame:
+        if not matching_paths(self.path):
+            raise DatasetError(
+                f"Nothing to read at '{self.path}': no such file or folder."
+            )
         if write_state(self.path) is WriteState.INTERRUPTED:
             raise DatasetError(_incomplete_message(self.path))
         try:
-            lines = SparkSession.builder.getOrCreate().read.text(self.path)
-            is_empty = lines.isEmpty()
+            with explained_read_failures():
+                lines = (
+                    SparkSession.builder.getOrCreate()
+                    .read.option("recursiveFileLookup", "true")
+                    .text(self.path)
+                    .select("value", F.col("_metadata.file_path").alias("source_file"))
+                )
+                is_empty = lines.isEmpty()
         except (PySparkException, Py4JJavaError) as exc:
             raise DatasetError(
                 f"Cannot read the text file(s) at '{self.path}': {_short_reason(exc)}"
@@ -196,3 +230,6 @@ class SparkTextLinesDataset(SparkDataset):
                 f"is empty."
             )
         return lines
+
+    def save(self, data: DataFrame) -> None:
+        super().save(data.select("value"))

@@ -6,54 +6,20 @@ import json
 from datetime import datetime
 
 import pytest
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
 from sparkify_kedro.pipelines.data_processing.nodes import (
     build_clean_events,
     build_data_quality_report,
-    extract_quarantined_lines,
-    parse_event_lines,
 )
-
-BASE_EVENT = {
-    "ts": 1538352117000,
-    "userId": "30",
-    "sessionId": 29,
-    "page": "NextSong",
-    "auth": "Logged In",
-    "method": "PUT",
-    "status": 200,
-    "level": "paid",
-    "itemInSession": 50,
-    "location": "Bakersfield, CA",
-    "userAgent": "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:31.0) Gecko/20100101 Firefox/31.0",
-    "lastName": "Freeman",
-    "firstName": "Colin",
-    "registration": 1538173362000,
-    "gender": "M",
-    "artist": "Martha Tilston",
-    "song": "Rockpools",
-    "length": 277.89016,
-}
-
-
-def event_line(**changes) -> str:
-    """A JSON line of BASE_EVENT with fields changed (None = JSON null) or removed (...)."""
-    event = {**BASE_EVENT, **changes}
-    return json.dumps(
-        {k: v for k, v in event.items() if v is not ...}, ensure_ascii=False
-    )
-
-
-def lines_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
-    return spark.createDataFrame([(line,) for line in lines], "value string")
-
-
-def parse(spark: SparkSession, lines: list[str]) -> list[dict]:
-    return [
-        row.asDict() for row in parse_event_lines(lines_frame(spark, lines)).collect()
-    ]
+from tests.pipelines.data_processing.event_lines import (
+    BASE_EVENT,
+    BASE_TS,
+    event_line,
+    parse,
+    parse_frame,
+)
 
 
 def test_a_well_formed_line_is_kept_and_typed(spark):
@@ -66,52 +32,6 @@ def test_a_well_formed_line_is_kept_and_typed(spark):
     assert row["status"] == 200
     assert row["item_in_session"] == 50
     assert row["length"] == pytest.approx(277.89016)
-
-
-@pytest.mark.parametrize(
-    ("line", "reason"),
-    [
-        ('{"ts":1538352117000,"userId":"30","page":"Ho', "malformed_json"),  # truncated
-        ("this is not json", "malformed_json"),
-        ("[1, 2, 3]", "malformed_json"),
-        (event_line(ts=...), "missing_ts"),
-        (event_line(page=None), "missing_page"),
-        (event_line(sessionId=...), "missing_sessionId"),
-        (event_line(ts="yesterday"), "invalid_ts"),
-        (event_line(sessionId="abc"), "invalid_sessionId"),
-        (event_line(status=200.5), "invalid_status"),
-        (event_line(registration="soon"), "invalid_registration"),
-        (event_line(length="long"), "invalid_length"),
-    ],
-)
-def test_unreadable_lines_are_quarantined_verbatim_with_the_reason(spark, line, reason):
-    parsed = parse_event_lines(lines_frame(spark, [line]))
-    [row] = parsed.collect()
-    assert (row["record_status"], row["reason"]) == ("quarantined", reason)
-    [quarantined] = extract_quarantined_lines(parsed).collect()
-    assert quarantined.asDict() == {"raw_line": line, "reason": reason}
-
-
-@pytest.mark.parametrize(
-    ("line", "reason"),
-    [
-        (event_line(userId="", auth="Logged Out", page="Home"), "logged_out"),
-        (event_line(userId="", auth="Guest", page="Register"), "guest"),
-        # the full log gives logged-out rows a shared id instead of ""
-        (event_line(userId="1261737", auth="Logged Out"), "logged_out"),
-        (event_line(userId=""), "missing_user_id"),
-        (event_line(userId=...), "missing_user_id"),
-        ("", "blank_line"),
-        ("   ", "blank_line"),
-    ],
-)
-def test_rows_without_a_user_are_dropped_with_the_reason(spark, line, reason):
-    [row] = parse(spark, [line])
-    assert (row["record_status"], row["reason"], row["raw_line"]) == (
-        "dropped",
-        reason,
-        None,
-    )
 
 
 def test_dialects_of_eventsim_exports_keep_every_value(spark):
@@ -146,7 +66,7 @@ def test_a_missing_optional_column_is_null_not_a_loss(spark):
 
 
 def clean(spark: SparkSession, lines: list[str]) -> list[dict]:
-    frame = build_clean_events(parse_event_lines(lines_frame(spark, lines)))
+    frame = build_clean_events(parse_frame(spark, lines))
     return [row.asDict() for row in frame.orderBy("ts").collect()]
 
 
@@ -154,9 +74,13 @@ def test_double_encoded_text_is_repaired_and_real_latin1_left_alone(spark):
     rows = clean(
         spark,
         [
-            event_line(ts=1, artist="BjÃ\u0083Â¶rk", song="JÃ³ga"),  # twice, once
-            event_line(ts=2, artist="Björk", song="Ãa", location="Zürich, ZH"),
-            event_line(ts=3, firstName="ZoÃ«", lastName="MÃ¼ller"),
+            event_line(
+                ts=BASE_TS + 1, artist="BjÃ\u0083Â¶rk", song="JÃ³ga"
+            ),  # twice, once
+            event_line(
+                ts=BASE_TS + 2, artist="Björk", song="Ãa", location="Zürich, ZH"
+            ),
+            event_line(ts=BASE_TS + 3, firstName="ZoÃ«", lastName="MÃ¼ller"),
         ],
     )
     assert (rows[0]["artist"], rows[0]["song"]) == ("Björk", "Jóga")
@@ -174,7 +98,9 @@ def test_exact_duplicates_are_dropped_but_near_duplicates_kept(spark):
 
 
 def test_unknown_pages_are_kept_and_flagged(spark):
-    rows = clean(spark, [event_line(ts=1, page="Jukebox"), event_line(ts=2)])
+    rows = clean(
+        spark, [event_line(ts=BASE_TS + 1, page="Jukebox"), event_line(ts=BASE_TS + 2)]
+    )
     assert [(row["page"], row["is_known_page"]) for row in rows] == [
         ("Jukebox", False),
         ("NextSong", True),
@@ -182,26 +108,24 @@ def test_unknown_pages_are_kept_and_flagged(spark):
 
 
 def test_clean_events_have_the_declared_schema_and_utc_event_date(spark):
-    frame = build_clean_events(
-        parse_event_lines(lines_frame(spark, [event_line(ts=1538438399999)]))
-    )
+    frame = build_clean_events(parse_frame(spark, [event_line(ts=1538438399999)]))
     assert frame.schema == CLEAN_EVENT_SCHEMA
     assert str(frame.first()["event_date"]) == "2018-10-01"
 
 
 def test_data_quality_report_books_balance(spark):
     lines = [
-        event_line(ts=1),
-        event_line(ts=1),  # duplicate
-        event_line(ts=2, page="Jukebox", artist=None),
-        event_line(ts=3, userId="", auth="Logged Out"),
-        event_line(ts=4, userId="", auth="Guest"),
+        event_line(ts=BASE_TS + 1),
+        event_line(ts=BASE_TS + 1),  # duplicate
+        event_line(ts=BASE_TS + 2, page="Jukebox", artist=None),
+        event_line(ts=BASE_TS + 3, userId="", auth="Logged Out"),
+        event_line(ts=BASE_TS + 4, userId="", auth="Guest"),
         "",
         "not json",
         event_line(ts="x"),
         event_line(ts=1538438400000, userId="31"),
     ]
-    parsed = parse_event_lines(lines_frame(spark, lines))
+    parsed = parse_frame(spark, lines)
     report = build_data_quality_report(parsed, build_clean_events(parsed))
     assert report["lines_read"] == 9
     assert report["rows_kept"] == 3
@@ -222,7 +146,7 @@ def test_data_quality_report_books_balance(spark):
     )
     assert report["books_balance"] is True
     assert report["distinct_users"] == 2
-    assert report["first_event_time"] == "1970-01-01T00:00:00.001Z"
+    assert report["first_event_time"] == "2018-10-01T00:01:57.001Z"
     assert report["last_event_time"] == "2018-10-02T00:00:00.000Z"
     assert report["nulls_per_column"]["artist"] == 1
     assert report["nulls_per_column"]["ts"] == 0

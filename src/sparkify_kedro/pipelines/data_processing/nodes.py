@@ -6,8 +6,11 @@ The flow keeps the books: every line read ends up in exactly one of three places
 - *kept*: a logged-in event, typed, in ``clean_events``;
 - *dropped*, counted by reason: rows that belong to no user (Logged Out, Guest, empty or
   missing ``userId``), blank lines, and exact duplicates of a kept event;
-- *quarantined*, verbatim with the reason: lines that are not a JSON object, or whose
-  timestamp, page, session or a numeric field cannot be read.
+- *quarantined*, verbatim with the reason: lines that are not exactly one JSON object, or
+  lack a required field, or hold a value that cannot be read exactly or that no real event
+  holds (``line_rules.py``).
+
+An input with no kept event stops the run before anything is written.
 """
 
 from __future__ import annotations
@@ -16,40 +19,31 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from sparkify_kedro.events import (
-    ANONYMOUS_AUTH,
     CLEAN_EVENT_COLUMNS,
     CLEAN_EVENT_SCHEMA,
     KNOWN_PAGES,
-    RAW_FIELD_NAMES,
     RAW_TO_CLEAN_NAME,
     TEXT_FIELDS_TO_REPAIR,
 )
-
-OK, DROPPED, QUARANTINED = "ok", "dropped", "quarantined"
-DUPLICATE_EVENT = "duplicate_event"
-
-_CORRUPT = "_corrupt_record"
-# Every field is read as text first, so that a value in any JSON dialect (a number as a
-# string, a long written as a float, a numeric userId) survives and is typed afterwards.
-_LENIENT_LINE_SCHEMA = T.StructType(
-    [T.StructField(name, T.StringType()) for name in RAW_FIELD_NAMES]
-    + [T.StructField(_CORRUPT, T.StringType())]
+from sparkify_kedro.pipelines.data_processing.line_rules import (
+    DROPPED,
+    OK,
+    QUARANTINED,
+    PlausibleValues,
+    classify_lines,
+    strip_whitespace,
 )
-_INTEGER_FIELDS = ("ts", "sessionId", "status", "itemInSession", "registration")
-_REQUIRED_FIELDS = ("ts", "page", "sessionId")
+from sparkify_kedro.spark_errors import explained_read_failures
+
+DUPLICATE_EVENT = "duplicate_event"
 _MOJIBAKE_ROUNDS = 2  # text seen encoded twice over (BjÃÂ¶rk) needs two rounds
+_FILES_NAMED_IN_ERRORS = 3
 
 
-def _as_integer(text: Column) -> Column:
-    """Text of a JSON number (``1538352117000``, ``1540919166796.0``, ``"42"``) as a long.
-
-    Null when the text is not a whole number.
-    """
-    number = text.try_cast(T.DoubleType())
-    return F.when(number == F.floor(number), number.cast(T.LongType()))
+class NoReadableEventError(ValueError):
+    """The input holds no line that is a logged-in event: nothing is written."""
 
 
 def _strip_wrapping_quotes(text: Column) -> Column:
@@ -57,123 +51,98 @@ def _strip_wrapping_quotes(text: Column) -> Column:
     return F.regexp_replace(text, r'^"(.*)"$', "$1")
 
 
-def _numeric_user_id(text: Column) -> Column:
-    """A numeric userId written as a float (``30.0``) -> ``30``; other ids unchanged."""
-    return F.regexp_replace(F.trim(text), r"^(\d+)\.0+$", "$1")
+def _normalised_user_id(text: Column) -> Column:
+    """A numeric id written as a float (``30.0``) -> ``30``; other ids unchanged."""
+    return F.regexp_replace(text, r"^(\d+)\.0+$", "$1")
 
 
-def _classify(
-    event: dict[str, Column], typed: dict[str, Column], blank: Column
-) -> Column:
-    """A struct (record_status, reason) for one line, the first matching rule winning."""
-    rules: list[tuple[Column, str, str]] = [
-        (blank, DROPPED, "blank_line"),
-        (event[_CORRUPT].isNotNull(), QUARANTINED, "malformed_json"),
+def _no_event_message(classified: DataFrame) -> str:
+    """What the input holds, when not one of its lines is a kept event (a small input)."""
+    outcomes = classified.groupBy("reason").count().orderBy(F.desc("count")).collect()
+    files = [
+        row["source_file"]
+        for row in classified.select("source_file")
+        .distinct()
+        .orderBy("source_file")
+        .limit(_FILES_NAMED_IN_ERRORS + 1)
+        .collect()
     ]
-    rules += [
-        (
-            event[name].isNull() | (F.trim(event[name]) == ""),
-            QUARANTINED,
-            f"missing_{name}",
-        )
-        for name in _REQUIRED_FIELDS
-    ]
-    rules += [
-        (event[name].isNotNull() & typed[name].isNull(), QUARANTINED, f"invalid_{name}")
-        for name in (*_INTEGER_FIELDS, "length")
-    ]
-    rules += [
-        (
-            event["auth"] == auth,
-            DROPPED,
-            auth.lower().replace(" ", "_"),
-        )  # logged_out, guest
-        for auth in sorted(ANONYMOUS_AUTH)
-    ]
-    rules += [
-        (
-            event["userId"].isNull() | (F.trim(event["userId"]) == ""),
-            DROPPED,
-            "missing_user_id",
-        ),
-    ]
-    outcome = F.struct(
-        F.lit(OK).alias("record_status"), F.lit(None).cast("string").alias("reason")
+    named = ", ".join(files[:_FILES_NAMED_IN_ERRORS]) + (
+        " and more files" if len(files) > _FILES_NAMED_IN_ERRORS else ""
     )
-    for condition, status, reason in reversed(rules):
-        outcome = F.when(
-            condition,
-            F.struct(
-                F.lit(status).alias("record_status"), F.lit(reason).alias("reason")
-            ),
-        ).otherwise(outcome)
-    return outcome
+    lines = sum(row["count"] for row in outcomes)
+    breakdown = ", ".join(f"{row['count']} {row['reason']}" for row in outcomes)
+    first_unreadable = classified.where(F.col("record_status") == QUARANTINED).first()
+    example = (
+        f"; the first unreadable line: {first_unreadable['line'][:80]!r}"
+        if first_unreadable
+        else ""
+    )
+    return (
+        f"No readable event in {named or 'the input'}: {lines} lines read, none of them "
+        f"a logged-in event ({breakdown}){example}. Nothing was written."
+    )
 
 
-def parse_event_lines(raw_lines: DataFrame) -> DataFrame:
+def parse_event_lines(
+    raw_lines: DataFrame, data_processing: dict[str, Any]
+) -> DataFrame:
     """Parse each raw JSON line into typed event columns and decide its fate.
 
-    Input: one row per line, column ``value``. Output: one row per line with the typed
-    columns of ``clean_events`` (snake_case), ``record_status`` (ok / dropped /
-    quarantined), ``reason`` and, for quarantined lines only, the verbatim ``raw_line``.
-    Parsing is permissive: a corrupt line becomes a quarantined row, never an error or a
-    silent loss. Keys may be missing or in any order; ``registration`` may be a long or a
-    float, ``userId`` a string or a number, ``userAgent`` wrapped in extra quotes.
-    """
-    parsed = raw_lines.select(
-        F.col("value").alias("raw_line"),
-        F.from_json(
-            "value",
-            _LENIENT_LINE_SCHEMA,
-            {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT},
-        ).alias("event"),
-    )
-    event = {name: F.col("event")[name] for name in (*RAW_FIELD_NAMES, _CORRUPT)}
-    typed: dict[str, Column] = {
-        name: _as_integer(event[name]) for name in _INTEGER_FIELDS
-    }
-    typed["length"] = event["length"].try_cast(T.DoubleType())
+    Input: one row per line, columns ``value`` and ``source_file``. Output: one row per
+    line with the typed columns of ``clean_events`` (snake_case), ``record_status`` (ok /
+    dropped / quarantined), ``reason``, ``source_file``, ``ts_from_seconds`` and
+    ``registration_from_seconds`` and, for quarantined lines only, the verbatim
+    ``raw_line``. A line that cannot be read becomes a quarantined row with a reason naming
+    the field, never an error (rules: ``line_rules.py`` and the pipeline README).
 
+    Raises ``NoReadableEventError`` when no line is a kept event (a file of blank lines, a
+    CSV given by mistake), before any output is written. The check stops at the first kept
+    event, so on a real log it reads a few lines.
+    """
+    plausible = PlausibleValues.from_params(data_processing)
+    classified = classify_lines(raw_lines, plausible)
+    with explained_read_failures():
+        if classified.where(F.col("record_status") == OK).isEmpty():
+            raise NoReadableEventError(_no_event_message(classified))
+
+    event = F.col("first_value")
     clean_values = {
-        "ts": F.timestamp_millis(typed["ts"]),
-        "user_id": _numeric_user_id(event["userId"]),
-        "session_id": typed["sessionId"],
-        "page": F.trim(event["page"]),
-        "auth": event["auth"],
-        "method": event["method"],
-        "status": typed["status"].cast(T.IntegerType()),
-        "level": event["level"],
-        "item_in_session": typed["itemInSession"],
+        "ts": F.timestamp_millis("ts_value"),
+        "user_id": _normalised_user_id(F.col("userId_text")),
+        "session_id": F.col("sessionId_value"),
+        "page": F.col("page_text"),
+        "auth": F.col("auth_text"),
+        "method": strip_whitespace(event["method"]),
+        "status": F.col("status_value").cast("int"),
+        "level": strip_whitespace(event["level"]),
+        "item_in_session": F.col("itemInSession_value"),
         "location": event["location"],
         "user_agent": _strip_wrapping_quotes(event["userAgent"]),
         "last_name": event["lastName"],
         "first_name": event["firstName"],
-        "registration": F.timestamp_millis(typed["registration"]),
-        "gender": event["gender"],
+        "registration": F.timestamp_millis("registration_value"),
+        "gender": strip_whitespace(event["gender"]),
         "artist": event["artist"],
         "song": event["song"],
-        "length": typed["length"],
+        "length": F.col("length_value"),
     }
-    blank = F.trim(F.col("raw_line")) == ""
-    classified = parsed.select(
-        "*",
-        _classify(event, typed, blank).alias("outcome"),
-        *[value.alias(name) for name, value in clean_values.items()],
-    )
     return classified.select(
-        F.col("outcome.record_status").alias("record_status"),
-        F.col("outcome.reason").alias("reason"),
-        F.when(F.col("outcome.record_status") == QUARANTINED, F.col("raw_line")).alias(
-            "raw_line"
-        ),
-        *clean_values.keys(),
+        "record_status",
+        "reason",
+        F.when(F.col("record_status") == QUARANTINED, F.col("line")).alias("raw_line"),
+        "source_file",
+        "ts_from_seconds",
+        "registration_from_seconds",
+        *[value.alias(name) for name, value in clean_values.items()],
     )
 
 
 def extract_quarantined_lines(parsed_events: DataFrame) -> DataFrame:
-    """The lines that could not be read as an event: ``raw_line`` verbatim and ``reason``."""
+    """The lines that could not be read as an event: ``raw_line`` verbatim, ``reason`` and
+    the ``source_file`` it came from."""
     return parsed_events.where(F.col("record_status") == QUARANTINED).select(
-        "raw_line", "reason"
+        "raw_line", "reason", "source_file"
     )
 
 
@@ -231,15 +200,36 @@ def _utc_isoformat(timestamp: Column) -> Column:
 def build_data_quality_report(
     parsed_events: DataFrame, clean_events: DataFrame
 ) -> dict[str, Any]:
-    """Count what happened to every line, and profile the kept events.
+    """Count what happened to every line, file by file, and profile the kept events.
 
-    Three small aggregations (two over ``parsed_events``' outcome columns, one over
-    ``clean_events``); only counts travel to the driver.
+    Three small aggregations (one over ``parsed_events``' outcome columns, two over
+    ``clean_events``); only counts travel to the driver. ``input_files`` lists every file
+    read with its line count; ``values_converted`` counts the kept lines whose ``ts`` or
+    ``registration`` was written in seconds and converted.
     """
-    outcome_counts = {
-        (row["record_status"], row["reason"]): row["count"]
-        for row in parsed_events.groupBy("record_status", "reason").count().collect()
-    }
+    outcomes = (
+        parsed_events.groupBy("source_file", "record_status", "reason")
+        .agg(
+            F.count(F.lit(1)).alias("lines"),
+            *[
+                F.sum(F.col(f"{name}_from_seconds").cast("int")).alias(name)
+                for name in ("ts", "registration")
+            ],
+        )
+        .collect()
+    )
+    outcome_counts: dict[tuple[str, str | None], int] = {}
+    lines_per_file: dict[str, int] = {}
+    converted = {"ts_from_seconds": 0, "registration_from_seconds": 0}
+    for row in outcomes:
+        key = (row["record_status"], row["reason"])
+        outcome_counts[key] = outcome_counts.get(key, 0) + row["lines"]
+        lines_per_file[row["source_file"]] = (
+            lines_per_file.get(row["source_file"], 0) + row["lines"]
+        )
+        if row["record_status"] == OK:
+            for name in ("ts", "registration"):
+                converted[f"{name}_from_seconds"] += row[name] or 0
     lines_read = sum(outcome_counts.values())
     parsed_ok = outcome_counts.get((OK, None), 0)
 
@@ -286,6 +276,11 @@ def build_data_quality_report(
         "lines_quarantined": lines_quarantined,
         "lines_quarantined_by_reason": dict(sorted(quarantined.items())),
         "books_balance": lines_read == rows_kept + rows_dropped + lines_quarantined,
+        "input_files": [
+            {"file": name, "lines": lines}
+            for name, lines in sorted(lines_per_file.items())
+        ],
+        "values_converted": converted,
         "distinct_users": profile["users"],
         "first_event_time": profile["first_ts"],
         "last_event_time": profile["last_ts"],

@@ -15,7 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 parse_event_lines,
-                inputs="raw_events",
+                inputs=["raw_events", "params:data_processing"],
                 outputs="parsed_events",
                 name="parse_event_lines",
             ),

@@ -1,0 +1,62 @@
+"""Raw event lines for the data_processing tests, built from one real-looking event."""
+
+from __future__ import annotations
+
+import json
+
+from pyspark.sql import DataFrame, SparkSession
+
+from sparkify_kedro.pipelines.data_processing.nodes import parse_event_lines
+
+BASE_EVENT = {
+    "ts": 1538352117000,
+    "userId": "30",
+    "sessionId": 29,
+    "page": "NextSong",
+    "auth": "Logged In",
+    "method": "PUT",
+    "status": 200,
+    "level": "paid",
+    "itemInSession": 50,
+    "location": "Bakersfield, CA",
+    "userAgent": "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:31.0) Gecko/20100101 Firefox/31.0",
+    "lastName": "Freeman",
+    "firstName": "Colin",
+    "registration": 1538173362000,
+    "gender": "M",
+    "artist": "Martha Tilston",
+    "song": "Rockpools",
+    "length": 277.89016,
+}
+
+
+def event_line(**changes) -> str:
+    """A JSON line of BASE_EVENT with fields changed (None = JSON null) or removed (...)."""
+    event = {**BASE_EVENT, **changes}
+    return json.dumps(
+        {k: v for k, v in event.items() if v is not ...}, ensure_ascii=False
+    )
+
+
+#: 2018-10-01T00:01:57Z, the first event of BASE_EVENT.
+BASE_TS = BASE_EVENT["ts"]
+DATA_PROCESSING = {
+    "plausible_time_range": {"earliest": "2000-01-01", "latest": "2050-01-01"},
+    "longest_song_seconds": 86400,
+}
+
+
+def lines_frame(
+    spark: SparkSession, lines: list[str], source_file: str = "file:/log/events.json"
+) -> DataFrame:
+    return spark.createDataFrame(
+        [(line, source_file) for line in lines], "value string, source_file string"
+    )
+
+
+def parse_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
+    return parse_event_lines(lines_frame(spark, lines), DATA_PROCESSING)
+
+
+def parse(spark: SparkSession, lines: list[str]) -> list[dict]:
+    return [row.asDict() for row in parse_frame(spark, lines).collect()]

@@ -1,0 +1,277 @@
+"""Every rule of ``line_rules.py``: what happens to one line, its field values and its reason.
+
+All the lines are parsed once, together, behind one well-formed line (an input without a
+kept event stops the run, see ``test_empty_inputs.py``); each case then reads its own row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from sparkify_kedro.pipelines.data_processing.nodes import extract_quarantined_lines
+from tests.pipelines.data_processing.event_lines import (
+    BASE_TS,
+    event_line,
+    parse_frame,
+)
+
+OK, DROPPED, QUARANTINED = "ok", "dropped", "quarantined"
+GOOD = event_line()
+# 2^53 + 1: the first integer a double cannot hold.
+BEYOND_DOUBLE = 9007199254740993
+
+
+def raw_line(text_of_fields: str) -> str:
+    """BASE_EVENT with ``text_of_fields`` (raw JSON text, e.g. ``"length": NaN``) at the end."""
+    return event_line()[:-1] + ", " + text_of_fields + "}"
+
+
+# (case, line, fate, reason)
+CASES: list[tuple[str, str, str, str | None]] = [
+    # not one JSON object
+    (
+        "truncated",
+        '{"ts":1538352117000,"userId":"30","page":"Ho',
+        QUARANTINED,
+        "malformed_json",
+    ),
+    ("not json", "this is not json", QUARANTINED, "malformed_json"),
+    ("array", "[1, 2, 3]", QUARANTINED, "malformed_json"),
+    ("json null", "null", QUARANTINED, "malformed_json"),
+    ("csv header", "ts,userId,sessionId,page", QUARANTINED, "malformed_json"),
+    ("two objects", GOOD + GOOD, QUARANTINED, "text_after_json_value"),
+    (
+        "object and fragment",
+        GOOD + ' {"ts": 15383',
+        QUARANTINED,
+        "text_after_json_value",
+    ),
+    ("object and closing", GOOD + "]}", QUARANTINED, "text_after_json_value"),
+    ("object, comma", GOOD + ",", QUARANTINED, "text_after_json_value"),
+    ("two values", GOOD + ", " + GOOD, QUARANTINED, "multiple_json_values"),
+    ("object and number", GOOD + ", 42", QUARANTINED, "text_after_json_value"),
+    # required fields
+    ("no ts", event_line(ts=...), QUARANTINED, "missing_ts"),
+    ("null page", event_line(page=None), QUARANTINED, "missing_page"),
+    ("blank page", event_line(page=" \t"), QUARANTINED, "missing_page"),
+    ("no session", event_line(sessionId=...), QUARANTINED, "missing_sessionId"),
+    # values that are not the number they must be
+    ("ts word", event_line(ts="yesterday"), QUARANTINED, "invalid_ts"),
+    ("session word", event_line(sessionId="abc"), QUARANTINED, "invalid_sessionId"),
+    ("status fraction", event_line(status=200.5), QUARANTINED, "invalid_status"),
+    (
+        "registration word",
+        event_line(registration="soon"),
+        QUARANTINED,
+        "invalid_registration",
+    ),
+    ("length word", event_line(length="long"), QUARANTINED, "invalid_length"),
+    ("ts object", event_line(ts={"ms": 1}), QUARANTINED, "invalid_ts"),
+    ("length NaN", raw_line('"length": NaN'), QUARANTINED, "invalid_length"),
+    ("length Infinity", raw_line('"length": Infinity'), QUARANTINED, "invalid_length"),
+    (
+        "length -Infinity",
+        raw_line('"length": -Infinity'),
+        QUARANTINED,
+        "invalid_length",
+    ),
+    ("length 'NaN'", event_line(length="NaN"), QUARANTINED, "invalid_length"),
+    ("ts 1e400", raw_line('"ts": 1e400'), QUARANTINED, "invalid_ts"),
+    # numbers beyond their column: one line, not the run
+    ("ts > long", event_line(ts=10**25), QUARANTINED, "out_of_range_ts"),
+    ("ts long max", event_line(ts=2**63 - 1), QUARANTINED, "out_of_range_ts"),
+    ("ts 1e300", raw_line('"ts": 1e300'), QUARANTINED, "out_of_range_ts"),
+    (
+        "session > long",
+        event_line(sessionId=10**20),
+        QUARANTINED,
+        "out_of_range_sessionId",
+    ),
+    ("session < 0", event_line(sessionId=-3), QUARANTINED, "out_of_range_sessionId"),
+    ("status > int", event_line(status=2**31), QUARANTINED, "out_of_range_status"),
+    ("status 99", event_line(status=99), QUARANTINED, "out_of_range_status"),
+    (
+        "item > long",
+        event_line(itemInSession=10**19),
+        QUARANTINED,
+        "out_of_range_itemInSession",
+    ),
+    (
+        "item < 0",
+        event_line(itemInSession=-1),
+        QUARANTINED,
+        "out_of_range_itemInSession",
+    ),
+    (
+        "registration > long",
+        event_line(registration=10**22),
+        QUARANTINED,
+        "out_of_range_registration",
+    ),
+    ("length < 0", event_line(length=-1.5), QUARANTINED, "out_of_range_length"),
+    ("length 1e6", event_line(length=1e6), QUARANTINED, "out_of_range_length"),
+    ("length 1e308", event_line(length=1e308), QUARANTINED, "out_of_range_length"),
+    # implausible times
+    ("ts zero", event_line(ts=0), QUARANTINED, "out_of_range_ts"),
+    ("ts negative", event_line(ts=-1538352117000), QUARANTINED, "out_of_range_ts"),
+    ("ts in 1970", event_line(ts=86_400_000), QUARANTINED, "out_of_range_ts"),
+    (
+        "ts in 2318",
+        event_line(ts=BASE_TS + 300 * 365 * 86_400_000),
+        QUARANTINED,
+        "out_of_range_ts",
+    ),
+    (
+        "ts in microseconds",
+        event_line(ts=BASE_TS * 1000),
+        QUARANTINED,
+        "out_of_range_ts",
+    ),
+    (
+        "registration in 1970",
+        event_line(registration=5),
+        QUARANTINED,
+        "out_of_range_registration",
+    ),
+    # integers a double cannot hold, written as floats: digits lost
+    (
+        "session float > 2^53",
+        raw_line(f'"sessionId": {BEYOND_DOUBLE}.0'),
+        QUARANTINED,
+        "inexact_sessionId",
+    ),
+    # read, and kept
+    ("ts in seconds", event_line(ts=BASE_TS // 1000), OK, None),
+    ("registration in seconds", event_line(registration=1538173362), OK, None),
+    ("session int > 2^53", event_line(sessionId=BEYOND_DOUBLE), OK, None),
+    ("ts as float", event_line(ts=float(BASE_TS)), OK, None),
+    ("ts as exponent", raw_line('"ts": 1.538352117E12'), OK, None),
+    ("ts padded", event_line(ts=f"\t{BASE_TS} "), OK, None),
+    ("user id tabs", event_line(userId="\t30\t"), OK, None),
+    ("user id spaces", event_line(userId="  30 "), OK, None),
+    ("user id nbsp", event_line(userId="30\u00a0"), OK, None),
+    ("user id float", event_line(userId=30.0), OK, None),
+    ("page padded", event_line(page="NextSong\t"), OK, None),
+    ("byte-order mark", "\ufeff" + event_line(), OK, None),
+    ("length 0", event_line(length=0), OK, None),
+    # no user
+    (
+        "logged out",
+        event_line(userId="", auth="Logged Out", page="Home"),
+        DROPPED,
+        "logged_out",
+    ),
+    ("guest", event_line(userId="", auth="Guest", page="Register"), DROPPED, "guest"),
+    (
+        "logged out, id",
+        event_line(userId="1261737", auth="Logged Out"),
+        DROPPED,
+        "logged_out",
+    ),
+    (
+        "logged out, padded",
+        event_line(userId="", auth=" Logged Out\t"),
+        DROPPED,
+        "logged_out",
+    ),
+    ("empty user id", event_line(userId=""), DROPPED, "missing_user_id"),
+    ("blank user id", event_line(userId="\t "), DROPPED, "missing_user_id"),
+    ("no user id", event_line(userId=...), DROPPED, "missing_user_id"),
+    ("empty line", "", DROPPED, "blank_line"),
+    ("spaces", "   ", DROPPED, "blank_line"),
+    ("tabs and bom", "\t\ufeff ", DROPPED, "blank_line"),
+]
+
+
+@pytest.fixture(scope="module")
+def parsed_cases(spark):
+    """Every case's line parsed once, behind a good line; case -> (row, quarantine row)."""
+    lines = [GOOD] + [line for _, line, _, _ in CASES]
+    parsed = parse_frame(spark, lines)
+    rows = [row.asDict() for row in parsed.collect()][1:]
+    quarantined = {
+        row["raw_line"]: row.asDict()
+        for row in extract_quarantined_lines(parsed).collect()
+    }
+    return {
+        case: (row, quarantined.get(line))
+        for (case, line, _, _), row in zip(CASES, rows, strict=True)
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "line", "fate", "reason"), CASES, ids=[c[0] for c in CASES]
+)
+def test_each_line_gets_its_fate_and_reason(parsed_cases, case, line, fate, reason):
+    row, quarantined = parsed_cases[case]
+    assert (row["record_status"], row["reason"]) == (fate, reason)
+    if fate == QUARANTINED:
+        # verbatim, whole, with the reason and the file
+        assert row["raw_line"] == line
+        assert quarantined == {
+            "raw_line": line,
+            "reason": reason,
+            "source_file": "file:/log/events.json",
+        }
+    else:
+        assert row["raw_line"] is None
+
+
+def test_a_quarantined_value_leaves_no_typed_value_behind(parsed_cases):
+    """An out-of-range number is never half-read (a wrapped long, an overflowed time)."""
+    for case, _, fate, reason in CASES:
+        row, _ = parsed_cases[case]
+        if fate == QUARANTINED and reason.startswith(("out_of_range", "inexact")):
+            field = reason.split("_")[-1]
+            column = {
+                "sessionId": "session_id",
+                "itemInSession": "item_in_session",
+            }.get(field, field)
+            assert row[column] is None, case
+
+
+def test_a_time_written_in_seconds_is_converted_and_flagged(parsed_cases):
+    row, _ = parsed_cases["ts in seconds"]
+    assert row["ts"] == datetime(2018, 10, 1, 0, 1, 57)
+    assert (row["ts_from_seconds"], row["registration_from_seconds"]) == (True, False)
+    row, _ = parsed_cases["registration in seconds"]
+    assert row["registration"] == datetime(2018, 9, 28, 22, 22, 42)
+    assert (row["ts_from_seconds"], row["registration_from_seconds"]) == (False, True)
+    row, _ = parsed_cases["ts as float"]
+    assert (row["ts"], row["ts_from_seconds"]) == (
+        datetime(2018, 10, 1, 0, 1, 57),
+        False,
+    )
+
+
+def test_integers_are_read_exactly(parsed_cases):
+    assert parsed_cases["session int > 2^53"][0]["session_id"] == BEYOND_DOUBLE
+    assert parsed_cases["ts as exponent"][0]["ts"] == datetime(2018, 10, 1, 0, 1, 57)
+    assert parsed_cases["ts padded"][0]["ts"] == datetime(2018, 10, 1, 0, 1, 57)
+
+
+def test_ids_and_pages_are_the_same_whatever_the_whitespace(parsed_cases):
+    for case in ("user id tabs", "user id spaces", "user id nbsp", "user id float"):
+        assert parsed_cases[case][0]["user_id"] == "30", case
+    assert parsed_cases["page padded"][0]["page"] == "NextSong"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_event(parsed_cases):
+    row, _ = parsed_cases["byte-order mark"]
+    assert (row["ts"], row["user_id"], row["page"]) == (
+        datetime(2018, 10, 1, 0, 1, 57),
+        "30",
+        "NextSong",
+    )
+
+
+def test_text_fields_other_than_ids_are_kept_verbatim(spark):
+    padded = {
+        "artist": " Martha\tTilston ",
+        "song": "\u00a0Rockpools",
+        "location": " x ",
+    }
+    [row] = [r.asDict() for r in parse_frame(spark, [event_line(**padded)]).collect()]
+    assert (row["artist"], row["song"], row["location"]) == tuple(padded.values())
