@@ -32,7 +32,29 @@ def build_spark_session(spark_conf: dict[str, object], app_name: str) -> SparkSe
     conf = SparkConf().setAll([(key, str(value)) for key, value in spark_conf.items()])
     spark = SparkSession.builder.appName(app_name).config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel(str(spark_conf.get("spark.log.level", "WARN")))
+    if spark.sparkContext.master.startswith("local"):
+        _silence_echoed_task_failures(spark)
     return spark
+
+
+def _silence_echoed_task_failures(spark: SparkSession) -> None:
+    """Turn off the logs that echo a failed task's Java stack trace in local mode.
+
+    Local executors run in the driver's JVM, so four Spark loggers print a failing task's
+    stack trace (each of them, up to four times) before the driver raises the very same
+    error. The raised error still carries it; for an unreadable input file the project
+    replaces it by one line naming the file (``sparkify_kedro.spark_errors``), which these
+    logs would bury. On a cluster (any other master) they are left alone.
+    """
+    configurator = spark._jvm.org.apache.logging.log4j.core.config.Configurator
+    off = spark._jvm.org.apache.logging.log4j.Level.OFF
+    for logger in (
+        "org.apache.spark.executor.Executor",
+        "org.apache.spark.scheduler.TaskSetManager",
+        "org.apache.spark.sql.execution.datasources.FileFormatWriter",
+        "org.apache.spark.util.Utils",  # "Aborting task", with the trace
+    ):
+        configurator.setLevel(logger, off)
 
 
 class SparkHooks:

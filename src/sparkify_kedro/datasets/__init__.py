@@ -1,6 +1,18 @@
 """The project's Kedro datasets."""
 
+from sparkify_kedro.datasets.atomic_files import (
+    CSVDataset,
+    JSONDataset,
+    PlotlyJSONDataset,
+)
 from sparkify_kedro.datasets.spark_datasets import SparkDataset, SparkTextLinesDataset
 from sparkify_kedro.datasets.spark_ml_dataset import SparkMLModelDataset
 
-__all__ = ["SparkDataset", "SparkMLModelDataset", "SparkTextLinesDataset"]
+__all__ = [
+    "CSVDataset",
+    "JSONDataset",
+    "PlotlyJSONDataset",
+    "SparkDataset",
+    "SparkMLModelDataset",
+    "SparkTextLinesDataset",
+]

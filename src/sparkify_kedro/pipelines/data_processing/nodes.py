@@ -58,7 +58,12 @@ def _normalised_user_id(text: Column) -> Column:
 
 def _no_event_message(classified: DataFrame) -> str:
     """What the input holds, when not one of its lines is a kept event (a small input)."""
-    outcomes = classified.groupBy("reason").count().orderBy(F.desc("count")).collect()
+    outcomes = (
+        classified.groupBy("reason")
+        .count()
+        .orderBy(F.desc("count"), "reason")
+        .collect()
+    )
     files = [
         row["source_file"]
         for row in classified.select("source_file")
