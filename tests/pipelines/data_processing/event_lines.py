@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from sparkify_kedro.pipelines.data_processing.nodes import parse_event_lines
 
@@ -60,3 +61,11 @@ def parse_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
 
 def parse(spark: SparkSession, lines: list[str]) -> list[dict]:
     return [row.asDict() for row in parse_frame(spark, lines).collect()]
+
+
+def parse_log(log: DataFrame) -> DataFrame:
+    """``parse_event_lines`` of a log of lines (column ``value``, e.g. the simulator's)."""
+    return parse_event_lines(
+        log.withColumn("source_file", F.lit("file:/log/simulated.json")),
+        DATA_PROCESSING,
+    )

@@ -6,14 +6,18 @@ kept event stops the run, see ``test_empty_inputs.py``); each case then reads it
 
 from __future__ import annotations
 
+import json
+import random
 from datetime import datetime
 
 import pytest
 
 from sparkify_kedro.pipelines.data_processing.nodes import extract_quarantined_lines
 from tests.pipelines.data_processing.event_lines import (
+    BASE_EVENT,
     BASE_TS,
     event_line,
+    parse,
     parse_frame,
 )
 
@@ -275,3 +279,100 @@ def test_text_fields_other_than_ids_are_kept_verbatim(spark):
     }
     [row] = [r.asDict() for r in parse_frame(spark, [event_line(**padded)]).collect()]
     assert (row["artist"], row["song"], row["location"]) == tuple(padded.values())
+
+
+# ----------------------------------------------- property: one bad field, one lost line
+# field -> (raw JSON text of a bad value, the reason it must get)
+CORRUPTIONS: dict[str, list[tuple[str, str]]] = {
+    "ts": [
+        ("1e400", "invalid_ts"),
+        ('"noon"', "invalid_ts"),
+        ("-1", "out_of_range_ts"),
+        ("99999999999999999999", "out_of_range_ts"),
+        ("4102444800001", "out_of_range_ts"),  # 2100-01-01
+    ],
+    "sessionId": [
+        ("-1", "out_of_range_sessionId"),
+        ("9007199254740993.0", "inexact_sessionId"),
+        ("1.5", "invalid_sessionId"),
+    ],
+    "status": [("1e10", "out_of_range_status"), ("200.5", "invalid_status")],
+    "itemInSession": [
+        ("-2", "out_of_range_itemInSession"),
+        ("true", "invalid_itemInSession"),
+    ],
+    "registration": [
+        ("NaN", "invalid_registration"),
+        ("1e300", "out_of_range_registration"),
+    ],
+    "length": [
+        ("NaN", "invalid_length"),
+        ("-Infinity", "invalid_length"),
+        ("1e9", "out_of_range_length"),
+        ("-0.5", "out_of_range_length"),
+    ],
+    "page": [('"  "', "missing_page"), ("null", "missing_page")],
+}
+PAGES = [
+    "NextSong",
+    "Home",
+    "Thumbs Up",
+    "Thumbs Down",
+    "Add to Playlist",
+    "Roll Advert",
+]
+
+
+def random_event(rng: random.Random) -> dict:
+    """A valid event with random values in every field that has a rule."""
+    return {
+        **BASE_EVENT,
+        "ts": BASE_TS + rng.randrange(60 * 86_400_000),
+        "userId": str(rng.randrange(1, 300)),
+        "sessionId": rng.randrange(1, 5000),
+        "page": rng.choice(PAGES),
+        "status": rng.choice([200, 307, 404]),
+        "level": rng.choice(["free", "paid"]),
+        "itemInSession": rng.randrange(0, 1000),
+        "registration": BASE_TS - rng.randrange(400 * 86_400_000),
+        "length": round(rng.uniform(0, 1200), 5),
+    }
+
+
+def with_raw_value(event: dict, field: str, raw_value: str) -> str:
+    """The event as a JSON line whose ``field`` holds ``raw_value`` verbatim."""
+    placeholder = "__raw_value__"
+    return json.dumps({**event, field: placeholder}).replace(
+        f'"{placeholder}"', raw_value
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_corrupted_field_costs_its_line_and_nothing_else(spark, seed):
+    rng = random.Random(seed)
+    events = [random_event(rng) for _ in range(40)]
+    lines, expected_reasons = [], {}
+    for index, event in enumerate(events):
+        if rng.random() < 0.4:
+            field = rng.choice(sorted(CORRUPTIONS))
+            raw_value, reason = rng.choice(CORRUPTIONS[field])
+            lines.append(with_raw_value(event, field, raw_value))
+            expected_reasons[index] = reason
+        else:
+            lines.append(json.dumps(event))
+    valid_lines = [line for i, line in enumerate(lines) if i not in expected_reasons]
+
+    rows = parse(spark, lines)
+    rows_of_valid_lines_alone = parse(spark, valid_lines)
+
+    assert len(rows) == len(lines)  # one row per line: nothing vanishes
+    for index, row in enumerate(rows):
+        if index in expected_reasons:
+            assert (row["record_status"], row["reason"], row["raw_line"]) == (
+                "quarantined",
+                expected_reasons[index],
+                lines[index],
+            )
+    kept = [row for i, row in enumerate(rows) if i not in expected_reasons]
+    assert kept == rows_of_valid_lines_alone  # every valid line reads as if alone
+    assert all(row["record_status"] == "ok" for row in kept)

@@ -91,7 +91,9 @@ def test_the_raw_log_reads_the_same_in_every_form(spark, sample_in_every_form, f
 
 def test_a_missing_input_is_one_clear_error_naming_the_path(spark, tmp_path):
     missing = tmp_path / "nowhere" / "events.json"
-    with pytest.raises(DatasetError, match=r"Cannot read .*nowhere/events\.json"):
+    with pytest.raises(
+        DatasetError, match=r"Nothing to read at .*nowhere/events\.json"
+    ):
         SparkTextLinesDataset(filepath=str(missing)).load()
 
 

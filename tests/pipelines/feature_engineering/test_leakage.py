@@ -33,12 +33,12 @@ from sparkify_kedro.pipelines.churn_labeling.nodes import (
 )
 from sparkify_kedro.pipelines.data_processing.nodes import (
     build_clean_events,
-    parse_event_lines,
 )
 from sparkify_kedro.pipelines.feature_engineering.nodes import build_user_features
 from sparkify_kedro.pipelines.simulation.nodes import generate_events
 from sparkify_kedro.windows import CANCELLATION_PAGE, users_at_risk
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
+from tests.pipelines.data_processing.event_lines import parse_log
 
 #: A small log keeps the tests fast: 40 users, a smaller song catalogue, one task per core.
 SMALL_LOG = {"n_users": 40, "min_partitions": 2}
@@ -93,7 +93,7 @@ def simulated_events(spark) -> Iterator[DataFrame]:
         **SMALL_LOG,
         "catalogue": {**params["catalogue"], **SMALL_CATALOGUE},
     }
-    events = build_clean_events(parse_event_lines(generate_events(params))).cache()
+    events = build_clean_events(parse_log(generate_events(params))).cache()
     assert events.count() > 20_000
     yield events
     events.unpersist()

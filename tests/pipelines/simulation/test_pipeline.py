@@ -15,7 +15,6 @@ from sparkify_kedro.events import KNOWN_PAGES, RAW_EVENT_SCHEMA
 from sparkify_kedro.pipelines.data_processing.nodes import (
     build_clean_events,
     build_data_quality_report,
-    parse_event_lines,
 )
 from sparkify_kedro.pipelines.simulation.calibration import build_simulation_calibration
 from sparkify_kedro.pipelines.simulation.nodes import build_simulation_truth
@@ -25,6 +24,7 @@ from sparkify_kedro.pipelines.simulation.primitives import (
     epoch_seconds,
 )
 from tests.kedro_helpers import load_dataset, run_pipeline
+from tests.pipelines.data_processing.event_lines import parse_log
 from tests.pipelines.simulation.conftest import write_log
 
 _USER_FIELDS = (
@@ -252,7 +252,7 @@ def test_churners_degrade_before_churning(
 
 def test_data_processing_reads_the_log(default_log: DataFrame, simulation_params):
     # As in the pipeline, where parsed_events and clean_events are written once and reread.
-    parsed = parse_event_lines(default_log).cache()
+    parsed = parse_log(default_log).cache()
     clean = build_clean_events(parsed).cache()
     report = build_data_quality_report(parsed, clean)
     clean.unpersist()
