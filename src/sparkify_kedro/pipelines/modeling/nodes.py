@@ -126,6 +126,7 @@ def tune_and_evaluate(
     param_maps = grid_points(classifier, algorithm.get("grid"))
     cv_auc_pr, out_of_fold = cross_validate(
         pipeline,
+        classifier,
         param_maps,
         tuning_rows,
         cross_validation["num_folds"],
@@ -140,11 +141,16 @@ def tune_and_evaluate(
     )
     # The earliest origin trains on the tuning rows: every origin's model is a refit.
     rows = [origin_rows(modeling_rows, origin) for origin in split_summary["origins"]]
-    models = fit_in_parallel(
-        pipeline,
-        [(train, param_maps[best_index]) for train, _ in rows],
-        cross_validation["parallelism"],
-    )
+    models = [
+        model
+        for (model,) in fit_in_parallel(
+            pipeline,
+            classifier,
+            [train for train, _ in rows],
+            [param_maps[best_index]],
+            cross_validation["parallelism"],
+        )
+    ]
     scored_rows = [
         scored(model, test) for model, (_, test) in zip(models, rows, strict=True)
     ]
