@@ -7,15 +7,12 @@ cutoffs, then refitted on each rolling-origin training set and scored on its tes
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pyspark.ml import PipelineModel
-from pyspark.ml.evaluation import BinaryClassificationEvaluator
-from pyspark.ml.tuning import CrossValidator, CrossValidatorModel, ParamGridBuilder
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -23,14 +20,11 @@ from sparkify_kedro import evaluation
 from sparkify_kedro.estimators import (
     ASSEMBLED,
     LABEL,
-    PROBABILITY,
     build_classifier_pipeline,
-    churn_probability,
     classifier_stage,
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     CUTOFF,
-    FOLD,
     USER,
     WEIGHT,
     at_cutoffs,
@@ -38,8 +32,16 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
     origin_rows,
     with_class_weights,
 )
+from sparkify_kedro.pipelines.modeling.tuning import (
+    GRID_POINT,
+    SCORE,
+    cross_validate,
+    fit_in_parallel,
+    grid_points,
+    scored,
+)
 
-SCORE, PREDICTION = "score", "prediction"
+PREDICTION = "prediction"
 #: The columns of every model's test scores (one row per test (user, cutoff)).
 TEST_SCORE_COLUMNS = [USER, CUTOFF, LABEL, SCORE, PREDICTION]
 #: The figure that chooses the best model (see ``selection.py``).
@@ -63,50 +65,6 @@ def select_feature_columns(
         "numeric": [column for column in columns if column not in categorical],
         "categorical": [column for column in columns if column in categorical],
     }
-
-
-def _scored(model: Any, rows: DataFrame) -> DataFrame:
-    """``rows`` with the model's churn probability as ``score``."""
-    return model.transform(rows).withColumn(SCORE, churn_probability(PROBABILITY))
-
-
-def _cross_validate(
-    tuning_rows: DataFrame,
-    feature_columns: dict[str, list[str]],
-    algorithm: dict[str, Any],
-    cross_validation: dict[str, Any],
-) -> CrossValidatorModel:
-    """Fit the algorithm's grid with user-grouped folds; keep the per-fold models."""
-    pipeline, classifier = build_classifier_pipeline(
-        feature_columns, algorithm["estimator"], algorithm.get("params", {}), WEIGHT
-    )
-    grid = ParamGridBuilder()
-    for name, values in (algorithm.get("grid") or {}).items():
-        grid = grid.addGrid(classifier.getParam(name), values)
-    evaluator = BinaryClassificationEvaluator(
-        rawPredictionCol=PROBABILITY, labelCol=LABEL, metricName="areaUnderPR"
-    )
-    return CrossValidator(
-        estimator=pipeline,
-        estimatorParamMaps=grid.build(),
-        evaluator=evaluator,
-        numFolds=cross_validation["num_folds"],
-        foldCol=FOLD,
-        parallelism=cross_validation["parallelism"],
-        collectSubModels=True,
-    ).fit(tuning_rows)
-
-
-def _out_of_fold_scores(
-    cv_model: CrossValidatorModel, tuning_rows: DataFrame, best_index: int
-) -> pd.DataFrame:
-    """Label and score of each tuning row, scored by the best grid point's model fitted
-    without its fold (one small table: one row per tuning (user, cutoff))."""
-    parts = [
-        _scored(fold_models[best_index], tuning_rows.filter(F.col(FOLD) == fold))
-        for fold, fold_models in enumerate(cv_model.subModels)
-    ]
-    return reduce(DataFrame.unionByName, parts).select(LABEL, SCORE).toPandas()
 
 
 def feature_weights(model: PipelineModel, scored: DataFrame) -> list[dict[str, Any]]:
@@ -145,12 +103,13 @@ def tune_and_evaluate(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Tune one algorithm on one feature set, then score every rolling-origin test cutoff.
 
-    Cross-validation on the tuning cutoffs picks the grid point with the best mean AUC-PR
-    (``cv_auc_pr``, the figure that later chooses among models); the decision threshold
-    maximises F1 on the out-of-fold tuning scores. For each test origin the tuned pipeline
-    is fitted on that origin's training cutoffs (the earliest origin's model is the one
-    cross-validation refitted on the tuning rows; the others are fitted in parallel) and
-    scores the origin's test rows.
+    Cross-validation on the tuning cutoffs (``tuning.py``: every fold and grid point
+    fitted in parallel, the out-of-fold scores in one collect) picks the grid point with
+    the best mean AUC-PR (``cv_auc_pr``, the figure that later chooses among models); the
+    decision threshold maximises F1 on the best grid point's out-of-fold scores. For each
+    test origin the tuned pipeline is fitted on that origin's training cutoffs (the
+    earliest origin's are the tuning cutoffs; the origins in parallel) and scores the
+    origin's test rows, every origin's in one collect.
 
     Returns the result (plain data: parameters, ``cv_auc_pr``, threshold, feature weights
     of the latest origin's model) and the test scores: one row per test (user, cutoff) with
@@ -161,34 +120,44 @@ def tune_and_evaluate(
         split_summary["n_tuning"],
         split_summary["tuning_churners"],
     )
-    cv_model = _cross_validate(
-        tuning_rows, feature_columns, algorithm, cross_validation
+    pipeline, classifier = build_classifier_pipeline(
+        feature_columns, algorithm["estimator"], algorithm.get("params", {}), WEIGHT
     )
-    best_index = int(np.argmax(cv_model.avgMetrics))
-    best_grid = {
-        param.name: value
-        for param, value in cv_model.getEstimatorParamMaps()[best_index].items()
-    }
+    param_maps = grid_points(classifier, algorithm.get("grid"))
+    cv_auc_pr, out_of_fold = cross_validate(
+        pipeline,
+        classifier,
+        param_maps,
+        tuning_rows,
+        cross_validation["num_folds"],
+        cross_validation["parallelism"],
+    )
+    best_index = int(np.argmax(cv_auc_pr))
+    best_grid = {param.name: value for param, value in param_maps[best_index].items()}
     estimator_params = {**algorithm.get("params", {}), **best_grid}
-    out_of_fold = _out_of_fold_scores(cv_model, tuning_rows, best_index)
+    best = out_of_fold[out_of_fold[GRID_POINT] == best_index]
     threshold = evaluation.best_f1_threshold(
-        out_of_fold[LABEL].to_numpy(), out_of_fold[SCORE].to_numpy()
+        best[LABEL].to_numpy(), best[SCORE].to_numpy()
     )
-    origins = split_summary["origins"]
-    pipeline, _ = build_classifier_pipeline(
-        feature_columns, algorithm["estimator"], estimator_params, WEIGHT
-    )
-    rows = [origin_rows(modeling_rows, origin) for origin in origins]
-    with ThreadPoolExecutor(max_workers=cross_validation["parallelism"]) as pool:
-        later_models = list(pool.map(pipeline.fit, [train for train, _ in rows[1:]]))
-    models = [cv_model.bestModel, *later_models]
-    scored = [
-        _scored(model, test) for model, (_, test) in zip(models, rows, strict=True)
+    # The earliest origin trains on the tuning rows: every origin's model is a refit.
+    rows = [origin_rows(modeling_rows, origin) for origin in split_summary["origins"]]
+    models = [
+        model
+        for (model,) in fit_in_parallel(
+            pipeline,
+            classifier,
+            [train for train, _ in rows],
+            [param_maps[best_index]],
+            cross_validation["parallelism"],
+        )
+    ]
+    scored_rows = [
+        scored(model, test) for model, (_, test) in zip(models, rows, strict=True)
     ]
     test_scores = (
         reduce(
             DataFrame.unionByName,
-            [frame.select(USER, CUTOFF, LABEL, SCORE) for frame in scored],
+            [frame.select(USER, CUTOFF, LABEL, SCORE) for frame in scored_rows],
         )
         .toPandas()
         .sort_values([CUTOFF, USER], ignore_index=True)
@@ -200,11 +169,11 @@ def tune_and_evaluate(
         "estimator_params": estimator_params,
         "tuned_params": best_grid,
         "feature_columns": feature_columns,
-        SELECTION_METRIC: float(cv_model.avgMetrics[best_index]),
-        "cv_auc_pr_by_grid_point": [float(value) for value in cv_model.avgMetrics],
+        SELECTION_METRIC: cv_auc_pr[best_index],
+        "cv_auc_pr_by_grid_point": cv_auc_pr,
         "tuning_cutoffs": split_summary["tuning_cutoffs"],
         "threshold": threshold,
-        "feature_weights": feature_weights(models[-1], scored[-1]),
+        "feature_weights": feature_weights(models[-1], scored_rows[-1]),
     }
     return result, test_scores[["algorithm", *TEST_SCORE_COLUMNS]]
 

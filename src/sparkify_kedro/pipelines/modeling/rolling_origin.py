@@ -137,13 +137,27 @@ def prepare_modeling_rows(
 
     ``cv_fold`` is a hash of ``user_id``, so all rows of a user share a fold and no user is
     in both the fitting and the validation rows of a fold. The rows sit in ``partitions``
-    stable partitions and are cached: every model of every feature set reads them.
+    stable partitions and are cached: every model of every feature set reads them. One
+    job fills the cache and checks that every fold holds tuning rows (so that no fold of
+    any model fits or validates on nothing).
     """
     folds = F.pmod(F.xxhash64(USER), F.lit(num_folds)).cast("int")
-    return in_stable_order(
+    rows = in_stable_order(
         at_cutoffs(model_input_table, split_summary["cutoffs"]).withColumn(FOLD, folds),
         partitions,
     ).cache()
+    tuning = F.col(CUTOFF).isin(
+        [datetime.fromisoformat(cutoff) for cutoff in split_summary["tuning_cutoffs"]]
+    )
+    counts = rows.groupBy(FOLD).agg(F.count(F.when(tuning, 1)).alias("n")).collect()
+    filled = {row[FOLD] for row in counts if row["n"]}
+    if filled != set(range(num_folds)):
+        raise ValueError(
+            f"Only {len(filled)} of the {num_folds} cross-validation folds hold tuning "
+            f"rows ({split_summary['n_tuning']} rows): lower "
+            f"modeling.cross_validation.num_folds or use more users."
+        )
+    return rows
 
 
 def origin_rows(
