@@ -56,7 +56,11 @@ def lines_frame(
 
 
 def parse_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
-    return parse_event_lines(lines_frame(spark, lines), DATA_PROCESSING)
+    """``parse_event_lines`` of ``lines``, materialised as the pipeline's parsed_events is
+    (written, then reread): a filter on the unmaterialised rows plans slowly."""
+    return parse_event_lines(
+        lines_frame(spark, lines), DATA_PROCESSING
+    ).localCheckpoint()
 
 
 def parse(spark: SparkSession, lines: list[str]) -> list[dict]:
