@@ -270,7 +270,8 @@ def test_kedro_run_writes_log_truth_and_calibration(spark, tmp_path: Path):
     lines = load_dataset("simulated_events", tmp_path, params)
     truth = load_dataset("simulation_truth", tmp_path, params)
     report = load_dataset("simulation_calibration", tmp_path, params)
-    assert lines.columns == ["value"] and lines.count() > 0
+    # read back as raw lines: each line with the part file it came from
+    assert lines.columns == ["value", "source_file"] and lines.count() > 0
     assert truth.count() == 20
     assert report["parameters"]["n_users"] == 20
     assert list((tmp_path / "01_raw" / "simulated_events").glob("part-*.gz"))
