@@ -65,6 +65,7 @@ from sparkify_kedro.pipelines.simulation.catalogue import (
     CatalogueSpec,
     build_catalogue,
 )
+from sparkify_kedro.pipelines.simulation.futures import CutoffWatch
 from sparkify_kedro.pipelines.simulation.primitives import (
     CANCEL_GATEWAYS,
     DAY,
@@ -77,10 +78,7 @@ from sparkify_kedro.pipelines.simulation.profiles import (
     UserProfile,
     draw_user_profile,
 )
-from sparkify_kedro.pipelines.simulation.user_stream import (
-    CutoffWatch,
-    UserStream,
-)
+from sparkify_kedro.pipelines.simulation.user_stream import UserStream
 
 
 @dataclass(frozen=True)
