@@ -36,8 +36,12 @@ lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
+# Test processes (pytest-xdist): whole test folders per process, the longest first
+# (tests/conftest.py); the small demo run is shared by all of them.
+TEST_PROCESSES ?= 2
+
 test: lint browser  ## lint, format check, the whole test suite with the cluster tests (CI)
-	$(BIN)/pytest -m "cluster or not cluster" --durations=15
+	$(BIN)/pytest -n $(TEST_PROCESSES) -m "cluster or not cluster" --durations=15
 
 test-cluster: setup  ## only the cluster tests: a local standalone Spark cluster on 127.0.0.1
 	$(BIN)/pytest -m cluster tests/cluster

@@ -1,15 +1,19 @@
-"""Shared fixtures: one local SparkSession for the whole test session."""
+"""Shared fixtures (one local SparkSession per test process, one small demo per run) and
+how ``pytest -n 2`` (pytest-xdist, ``make test``) shares the work between processes."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from xdist.scheduler import LoadScopeScheduling
 
 from tests.kedro_helpers import FIXTURES, run_pipeline
 
@@ -77,9 +81,94 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+def built_once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder filled by ``build`` once per test run, whichever test process asks first.
+
+    In a plain ``pytest`` it is a new temporary folder. Under pytest-xdist the processes
+    share the run's temporary root: the first to take the folder's lock builds it, the
+    others wait for the lock and reuse it (a failed build is retried by the next one).
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent
+    folder, built = shared / name, shared / f"{name}.built"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            built.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def small_demo_data_root(spark, tmp_path_factory) -> Path:
-    """``kedro run --pipelines demo`` on 80 simulated users, once per test session."""
-    data_root = tmp_path_factory.mktemp("small_demo")
-    run_pipeline("demo", data_root, SMALL_DEMO_PARAMS)
-    return data_root
+    """``kedro run --pipelines demo`` on 80 simulated users, once per test run.
+
+    Tests read it and never write to it (``copy_data_root`` gives a copy to write to).
+    """
+    return built_once_per_run(
+        tmp_path_factory,
+        "small_demo",
+        lambda data_root: run_pipeline("demo", data_root, SMALL_DEMO_PARAMS),
+    )
+
+
+# --- pytest-xdist: which tests run in the same process, and in what order -------------
+
+#: Units handed out first, longest first, so that the two processes finish together:
+#: the cluster run (a subprocess; its comparison waits for the small demo), the small
+#: demo (built by the first test that needs it), then the slowest folders.
+LONGEST_UNITS = (
+    "tests/cluster",
+    "tests/test_demo.py",
+    "tests/pipelines/feature_engineering",
+    "tests/pipelines/data_processing",
+    "tests/pipelines/simulation",
+    "tests/pipelines/modeling",
+    "tests/notebooks",
+    "tests/viz",
+)
+
+
+def xdist_unit(nodeid: str) -> str:
+    """The unit of work of a test: its folder below ``tests/``, or its file at the top.
+
+    A folder's tests share its conftest's session fixtures (a simulated log, a built
+    kedro-viz site) and its modules' fixtures, so they run in one process.
+    """
+    path = nodeid.split("::", 1)[0]
+    folder, _, _ = path.rpartition("/")
+    return folder if folder.count("/") >= 1 else path
+
+
+def _unit_rank(nodeid: str) -> int:
+    unit = xdist_unit(nodeid)
+    return LONGEST_UNITS.index(unit) if unit in LONGEST_UNITS else len(LONGEST_UNITS)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the longest units first (a stable sort: order within a unit kept)."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        items.sort(key=lambda item: _unit_rank(item.nodeid))
+
+
+class UnitScheduling(LoadScopeScheduling):
+    """xdist's scope scheduling with ``xdist_unit`` as the scope, in collection order."""
+
+    def __init__(self, config, log=None):
+        config.option.loadscopereorder = False
+        super().__init__(config, log)
+
+    def _split_scope(self, nodeid: str) -> str:
+        return xdist_unit(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    return UnitScheduling(config, log)
