@@ -1,4 +1,4 @@
-"""Spark failures that mean "this input file cannot be read", said in one line.
+"""Spark failures said in one line: an input file that cannot be read, any other error.
 
 Spark reads lazily: a truncated ``.gz`` part (an interrupted copy) only fails when a job
 reaches it, and the error then arrives as a Java exception of a hundred lines whose first
@@ -40,6 +40,12 @@ def _messages(exc: BaseException) -> list[str]:
             messages.append(str(seen))
         seen = seen.__cause__
     return messages
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a Spark error (of its Java exception), without any stack trace."""
+    lines = _messages(exc)[0].strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def unreadable_file_message(exc: BaseException) -> str | None:

@@ -15,20 +15,12 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from sparkify_kedro.spark_errors import explained_read_failures
+from sparkify_kedro.spark_errors import explained_read_failures, first_line
 
 logger = logging.getLogger(__name__)
 
 #: The empty file Spark's output committer writes last, once every task's output is in place.
 SUCCESS_MARKER = "_SUCCESS"
-
-
-def _short_reason(exc: BaseException) -> str:
-    """The first line of a Spark/Java error, without the JVM stack trace."""
-    text = str(exc).strip()
-    if isinstance(exc, Py4JJavaError):
-        text = str(exc.java_exception)
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _session_for_previews() -> SparkSession:
@@ -63,22 +55,26 @@ class WriteState(Enum):
         return self in (WriteState.INTERRUPTED, WriteState.UNMARKED)
 
 
+def _hadoop_path(path: str) -> tuple[Any, Any]:
+    """``path`` as a Hadoop ``Path`` and the ``FileSystem`` that holds it (any scheme:
+    ``file://``, ``hdfs://``, ``s3a://`` ..., with the SparkSession's credentials)."""
+    spark = SparkSession.builder.getOrCreate()
+    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path, hadoop_path.getFileSystem(
+        spark.sparkContext._jsc.hadoopConfiguration()
+    )
+
+
 def write_state(path: str) -> WriteState:
     """The :class:`WriteState` of ``path``, through Hadoop's file system API.
 
     The same call works for ``file://``, ``hdfs://``, ``s3a://``, ``gs://`` and ``abfss://``
     paths, with the credentials the SparkSession was configured with.
     """
-    spark = SparkSession.builder.getOrCreate()
-    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
-    filesystem = hadoop_path.getFileSystem(
-        spark.sparkContext._jsc.hadoopConfiguration()
-    )
+    hadoop_path, filesystem = _hadoop_path(path)
 
     def holds(name: str) -> bool:
-        return filesystem.exists(
-            spark._jvm.org.apache.hadoop.fs.Path(hadoop_path, name)
-        )
+        return filesystem.exists(_hadoop_path(f"{path}/{name}")[0])
 
     if not filesystem.exists(hadoop_path):
         return WriteState.MISSING
@@ -89,11 +85,7 @@ def write_state(path: str) -> WriteState:
 
 def matching_paths(path: str) -> list[str]:
     """The paths a file, folder or glob names (none when nothing is there)."""
-    spark = SparkSession.builder.getOrCreate()
-    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
-    filesystem = hadoop_path.getFileSystem(
-        spark.sparkContext._jsc.hadoopConfiguration()
-    )
+    hadoop_path, filesystem = _hadoop_path(path)
     matches = filesystem.globStatus(hadoop_path)
     return [str(status.getPath().toString()) for status in matches or []]
 
@@ -222,7 +214,7 @@ class SparkTextLinesDataset(SparkDataset):
                 is_empty = lines.isEmpty()
         except (PySparkException, Py4JJavaError) as exc:
             raise DatasetError(
-                f"Cannot read the text file(s) at '{self.path}': {_short_reason(exc)}"
+                f"Cannot read the text file(s) at '{self.path}': {first_line(exc)}"
             ) from exc
         if is_empty:
             raise DatasetError(
