@@ -195,13 +195,13 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
 
 def _format_number(value: Any, digits: int = 3) -> str:
     """``0.412`` (``digits`` decimals), ``n/a`` for a missing value."""
-    number = None if value is None else _number(value)
+    number = _number(value)
     return "n/a" if number is None else f"{number:.{digits}f}"
 
 
 def _format_share(value: Any, digits: int = 0) -> str:
     """``41 %``, ``n/a`` for a missing value."""
-    number = None if value is None else _number(value)
+    number = _number(value)
     return "n/a" if number is None else f"{100 * number:.{digits}f} %"
 
 
@@ -235,18 +235,14 @@ def render_report_page(page: dict[str, Any], **figures: go.Figure) -> str:
     ``figures`` are the plotly figures by the names of :data:`FIGURES` (those absent are
     left out); plotly.js is inlined once, before the first, so the page needs no network.
     """
-    drawn = [
-        {"name": name, "caption": caption, "figure": figures[name]}
-        for name, caption in FIGURES
-        if name in figures
-    ]
+    drawn = [(name, caption) for name, caption in FIGURES if name in figures]
     rendered = [
         {
-            "name": entry["name"],
-            "caption": entry["caption"],
-            "html": _figure_html(entry["figure"], entry["name"], index == 0),
+            "name": name,
+            "caption": caption,
+            "html": _figure_html(figures[name], name, first=index == 0),
         }
-        for index, entry in enumerate(drawn)
+        for index, (name, caption) in enumerate(drawn)
     ]
     template = _environment().get_template("report_page.html.j2")
     return template.render(page=page, figures=rendered, metrics=PAGE_METRICS)
