@@ -144,6 +144,8 @@ REPORT_FILES = [
     "plotly/model_comparison.json",
     "plotly/roc_pr_curves.json",
     "report_page.html",
+    "report_page.json",
+    "risk_summary.json",
 ]
 
 
@@ -158,13 +160,13 @@ def test_every_report_is_written(reported):
     assert all((reports / name).stat().st_size > 0 for name in files)
     # Every other output of the pipelines stays in memory.
     in_memory = create_pipeline().all_outputs() - {
-        Path(name).stem + suffix for name in REPORT_FILES for suffix in ("", "_plot")
+        Path(name).stem + suffix
+        for name in REPORT_FILES
+        for suffix in ("", "_plot", "_data")
     }
     assert in_memory == {
         "strongest_feature_histograms",
         "churn_score_histogram",
-        "risk_summary",
-        "report_page_data",
     }
 
 
