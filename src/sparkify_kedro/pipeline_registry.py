@@ -9,7 +9,8 @@ checks that every folder is registered).
 - ``ceiling``: the best achievable model on a simulated log, and each model's distance to it;
 - ``demo``: the simulator (with its calibration report) feeding ``__default__`` (Kedro's
   input mapping: its free input ``raw_events`` is the simulator's ``simulated_events``;
-  nothing is copied), then the ceiling.
+  nothing is copied), then the ceiling; the report page is built last, with the ceiling
+  (the same nodes reading the ceiling's outputs too).
 """
 
 from __future__ import annotations
@@ -43,9 +44,14 @@ def create_production_pipeline() -> Pipeline:
 
 
 def create_demo_pipeline() -> Pipeline:
-    """Simulate a log, run every production stage on it, then measure the ceiling."""
+    """Simulate a log, run every production stage on it, measure the ceiling, then build
+    the report page with the ceiling's figures (in place of the production page, which
+    would run before the ceiling and say none was measured)."""
+    production = create_production_pipeline() - reporting.create_report_page_pipeline()
     return simulation.create_pipeline() + pipeline(
-        create_production_pipeline() + simulation.create_ceiling_pipeline(),
+        production
+        + simulation.create_ceiling_pipeline()
+        + reporting.create_report_page_pipeline(with_ceiling=True),
         inputs={"raw_events": "simulated_events"},
     )
 

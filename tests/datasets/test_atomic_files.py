@@ -9,7 +9,12 @@ import plotly.graph_objects as go
 import pytest
 from kedro.io.core import DatasetError, Version
 
-from sparkify_kedro.datasets import CSVDataset, JSONDataset, PlotlyJSONDataset
+from sparkify_kedro.datasets import (
+    CSVDataset,
+    JSONDataset,
+    PlotlyJSONDataset,
+    TextDataset,
+)
 
 
 class _NotSerialisable:
@@ -41,10 +46,18 @@ def test_every_small_file_dataset_round_trips_under_its_final_name(tmp_path):
     )
     figure = go.Figure(go.Bar(x=["a"], y=[1]))
     PlotlyJSONDataset(filepath=str(tmp_path / "figure.json")).save(figure)
+    utf8 = {
+        "open_args_load": {"encoding": "utf-8"},
+        "open_args_save": {"encoding": "utf-8"},
+    }
+    page = TextDataset(filepath=str(tmp_path / "page.html"), fs_args=utf8)
+    page.save("<p>Zoë’s page</p>")
     assert sorted(child.name for child in tmp_path.iterdir()) == [
         "figure.json",
+        "page.html",
         "scores.csv",
     ]
+    assert page.load() == "<p>Zoë’s page</p>"
     loaded = CSVDataset(
         filepath=str(tmp_path / "scores.csv"), load_args={"dtype": {"user_id": str}}
     ).load()

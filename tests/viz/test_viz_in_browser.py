@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,18 +11,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,900",
-    "--virtual-time-budget=20000",
-)
+from tests.chromium import chromium
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -42,20 +29,6 @@ def site_url(viz_site: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
-
-
-def chromium(*arguments: str, profile: Path) -> subprocess.CompletedProcess:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert executable, (
-        "Debian's chromium is needed for this test: make setup installs it"
-    )
-    return subprocess.run(
-        [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def test_the_flowchart_renders_the_pipelines_nodes(viz_site, site_url, tmp_path):

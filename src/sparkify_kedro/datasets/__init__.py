@@ -4,6 +4,7 @@ from sparkify_kedro.datasets.atomic_files import (
     CSVDataset,
     JSONDataset,
     PlotlyJSONDataset,
+    TextDataset,
 )
 from sparkify_kedro.datasets.spark_datasets import SparkDataset, SparkTextLinesDataset
 from sparkify_kedro.datasets.spark_ml_dataset import SparkMLModelDataset
@@ -15,4 +16,5 @@ __all__ = [
     "SparkDataset",
     "SparkMLModelDataset",
     "SparkTextLinesDataset",
+    "TextDataset",
 ]

@@ -1,6 +1,6 @@
 """kedro-datasets' small file datasets, written so that a killed write leaves no torn file.
 
-``json.JSONDataset``, ``pandas.CSVDataset`` and ``plotly.JSONDataset`` open the target and
+``json.JSONDataset``, ``pandas.CSVDataset``, ``plotly.JSONDataset`` and ``text.TextDataset`` open the target and
 write into it: a run killed mid-write leaves a truncated file under the final name, which
 the next stage reads as if it were complete. These subclasses write to a hidden temporary
 file beside the target and rename it into place once it is complete (an atomic rename on a
@@ -18,6 +18,7 @@ from kedro.io.core import get_filepath_str
 from kedro_datasets.json import JSONDataset as _JSONDataset
 from kedro_datasets.pandas import CSVDataset as _CSVDataset
 from kedro_datasets.plotly import JSONDataset as _PlotlyJSONDataset
+from kedro_datasets.text import TextDataset as _TextDataset
 
 
 class _WriteThenRename:
@@ -58,3 +59,7 @@ class CSVDataset(_WriteThenRename, _CSVDataset):
 
 class PlotlyJSONDataset(_WriteThenRename, _PlotlyJSONDataset):
     """``plotly.JSONDataset``, written to a temporary file and renamed into place."""
+
+
+class TextDataset(_WriteThenRename, _TextDataset):
+    """``text.TextDataset``, written to a temporary file and renamed into place."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from sparkify_kedro.pipelines.reporting import create_pipeline
 from tests.kedro_helpers import kedro_session, load_dataset, run_pipeline
@@ -109,12 +110,17 @@ def reported(spark, tmp_path_factory) -> Path:
             "churn_scores",
             spark.createDataFrame(
                 [
-                    (f"u{user}", user / 30, "high" if user > 26 else "low")
+                    (f"u{user}", user / 30, 30 - user, "high" if user > 26 else "low")
                     for user in range(30)
                 ],
-                "user_id string, churn_probability double, risk_tier string",
-            ),
+                "user_id string, churn_probability double, rank int, risk_tier string",
+            ).withColumn("scored_at", F.lit(CUTOFFS[-1])),
         )
+        # what the report page reads besides the figures
+        catalog.save("model_comparison", {"confidence": 0.95})
+        catalog.save("modeling_split_summary", {"test_cutoffs": ["2018-10-22"]})
+        catalog.save("log_span", {"log_start": "2018-10-01", "log_end": "2018-10-29"})
+        catalog.save("data_quality_report", {"lines_read": 120})
     run_pipeline("reporting", data_root)
     return data_root
 
@@ -124,6 +130,8 @@ INPUT_FILES = {
     "best_model_test_curve.csv",
     "model_metrics.csv",
     "model_feature_weights.csv",
+    "model_comparison.json",
+    "data_quality_report.json",
 }
 REPORT_FILES = [
     "churn_rate_by_segment.csv",
@@ -135,6 +143,9 @@ REPORT_FILES = [
     "plotly/feature_weights.json",
     "plotly/model_comparison.json",
     "plotly/roc_pr_curves.json",
+    "report_page.html",
+    "report_page.json",
+    "risk_summary.json",
 ]
 
 
@@ -149,7 +160,9 @@ def test_every_report_is_written(reported):
     assert all((reports / name).stat().st_size > 0 for name in files)
     # Every other output of the pipelines stays in memory.
     in_memory = create_pipeline().all_outputs() - {
-        Path(name).stem + suffix for name in REPORT_FILES for suffix in ("", "_plot")
+        Path(name).stem + suffix
+        for name in REPORT_FILES
+        for suffix in ("", "_plot", "_data")
     }
     assert in_memory == {
         "strongest_feature_histograms",
@@ -171,3 +184,13 @@ def test_reports_read_back_through_the_catalog(reported):
 
     figure = load_dataset("model_comparison_plot", reported)
     assert [trace.name for trace in figure.data] == ["all"]
+
+
+def test_the_report_page_of_a_real_log_has_no_ceiling(reported):
+    """``reporting`` alone (as on a real log): the page, without the ceiling's figure."""
+    page = load_dataset("report_page", reported)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "No ceiling in this run" in page
+    assert 'id="figure-ceiling_comparison"' not in page
+    assert 'id="figure-model_comparison"' in page
+    assert "<td>u29</td>" in page  # the user most at risk (rank 1)

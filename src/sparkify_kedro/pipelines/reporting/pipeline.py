@@ -2,9 +2,10 @@
 
 It needs only production datasets (``model_input_table``, ``model_metrics``,
 ``model_feature_weights``, ``best_model_info``, ``best_model_test_curve``,
-``churn_scores``), so it runs on a real log. Tables (Spark aggregations) are in
-``tables.py``, figures (plotly) in ``figures.py``. The simulator's own figures live with
-the simulator (``pipelines/simulation``).
+``churn_scores``, ``model_comparison``, ``modeling_split_summary``, ``log_span``,
+``data_quality_report``), so it runs on a real log. Tables (Spark aggregations) are in
+``tables.py``, figures (plotly) in ``figures.py``, the report page in ``page.py``. The
+simulator's own figures live with the simulator (``pipelines/simulation``).
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -18,12 +19,21 @@ from sparkify_kedro.pipelines.reporting.figures import (
     plot_model_comparison,
     plot_roc_pr_curves,
 )
+from sparkify_kedro.pipelines.reporting.page import (
+    FIGURES,
+    assemble_report_page_data,
+    render_report_page,
+)
 from sparkify_kedro.pipelines.reporting.tables import (
     churn_rate_by_segment,
     churn_score_histogram,
     feature_histograms,
     feature_separation,
+    summarise_risk,
 )
+
+#: The datasets of the ceiling (pipeline ``ceiling``, simulated logs only) the page reads.
+CEILING_FIGURE = "ceiling_comparison"
 
 
 def _data_report() -> Pipeline:
@@ -132,7 +142,60 @@ def _score_report() -> Pipeline:
     )
 
 
+def create_report_page_pipeline(with_ceiling: bool = False) -> Pipeline:
+    """The report page: its data (a dict), then its HTML, from the run's reports.
+
+    ``with_ceiling`` adds the ceiling's summary and figure (``ceiling_summary``,
+    ``ceiling_comparison_plot``): only a simulated log has them, so only ``demo`` builds
+    the page this way, after the ``ceiling`` pipeline (pipeline_registry.py). Without it
+    (``__default__``, ``reporting`` alone), the page says that no ceiling was measured.
+    """
+    ceiling = {"ceiling_summary": "ceiling_summary"} if with_ceiling else {}
+    figures = [name for name, _ in FIGURES if with_ceiling or name != CEILING_FIGURE]
+    return Pipeline(
+        [
+            Node(
+                summarise_risk,
+                inputs=["churn_scores", "params:reporting.report_page.top_users"],
+                outputs="risk_summary",
+                name="summarise_risk",
+            ),
+            Node(
+                assemble_report_page_data,
+                inputs={
+                    "best_model_info": "best_model_info",
+                    "model_metrics": "model_metrics",
+                    "model_comparison": "model_comparison",
+                    "split_summary": "modeling_split_summary",
+                    "log_span": "log_span",
+                    "data_quality_report": "data_quality_report",
+                    "risk_summary": "risk_summary",
+                    **ceiling,
+                },
+                outputs="report_page_data",
+                name="assemble_report_page_data",
+            ),
+            Node(
+                render_report_page,
+                inputs={
+                    "page": "report_page_data",
+                    **{name: f"{name}_plot" for name in figures},
+                },
+                outputs="report_page",
+                name="render_report_page",
+            ),
+        ],
+        tags=["report_page", "reporting"],
+    )
+
+
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
-        [_data_report(), _model_report(), _score_report()], tags=["reporting"]
+        [
+            _data_report(),
+            _model_report(),
+            _score_report(),
+            create_report_page_pipeline(),
+        ],
+        tags=["reporting"],
     )

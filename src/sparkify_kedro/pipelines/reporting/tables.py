@@ -182,3 +182,47 @@ def churn_score_histogram(churn_scores: DataFrame, bins: int) -> pd.DataFrame:
     return table[["bin", "bin_start", "bin_end", "risk_tier", "users"]].reset_index(
         drop=True
     )
+
+
+def _iso(value: Any) -> str | None:
+    """A timestamp as ISO text (``2018-12-03T00:00:00``), None stays None."""
+    return None if value is None else pd.Timestamp(value).isoformat()
+
+
+def summarise_risk(churn_scores: DataFrame, top_users: int) -> dict[str, Any]:
+    """The scored users per risk tier and the ``top_users`` most at risk, for the page.
+
+    Two small Spark jobs (one row per tier, ``top_users`` rows): ``users``, ``scored_at``
+    (the latest scoring cutoff), ``tiers`` (most at risk first: ``risk_tier``, ``users``,
+    ``first_rank``, ``last_rank``, ``min_probability``, ``max_probability``) and
+    ``top_users`` (``rank``, ``user_id``, ``churn_probability``, ``risk_tier``).
+    """
+    tiers = (
+        churn_scores.groupBy("risk_tier")
+        .agg(
+            F.count(F.lit(1)).alias("users"),
+            F.min("rank").alias("first_rank"),
+            F.max("rank").alias("last_rank"),
+            F.min("churn_probability").alias("min_probability"),
+            F.max("churn_probability").alias("max_probability"),
+            F.max("scored_at").alias("scored_at"),
+        )
+        .orderBy("first_rank")
+        .collect()
+    )
+    top = (
+        churn_scores.orderBy("rank", "user_id")
+        .limit(top_users)
+        .select("rank", "user_id", "churn_probability", "risk_tier")
+        .collect()
+    )
+    scored_at = max((row["scored_at"] for row in tiers), default=None)
+    return {
+        "users": sum(row["users"] for row in tiers),
+        "scored_at": _iso(scored_at),
+        "tiers": [
+            {key: value for key, value in row.asDict().items() if key != "scored_at"}
+            for row in tiers
+        ],
+        "top_users": [row.asDict() for row in top],
+    }
