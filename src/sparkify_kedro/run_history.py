@@ -33,6 +33,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.io.core import get_filepath_str
 from kedro.pipeline import Pipeline
+from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook as kedro_mlflow_hook
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
@@ -174,6 +175,11 @@ class RunHistoryHooks:
         run = mlflow.active_run()
         self._run_id = run.info.run_id if run else None
         self._outputs = {}
+        if run is None:
+            # kedro-mlflow (2.0) keeps the id of the process's last tracked run and reopens
+            # that run before every node of an untracked pipeline, leaving it open for the
+            # next run of the process (the tests, a notebook): forget it.
+            kedro_mlflow_hook.run_id = None
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:

@@ -3,20 +3,12 @@
 See https://docs.kedro.org/en/stable/configure/configuration_basics/ for the defaults.
 """
 
-import warnings
-
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
 from sparkify_kedro.config_resolvers import required_env, unless_env
 from sparkify_kedro.hooks import NodeTimingHooks, SparkHooks
 from sparkify_kedro.run_history import RunHistoryHooks
-
-# kedro-mlflow defines a pyfunc model class without type hints (unused here: the model is logged
-# in MLflow's Spark flavour), and MLflow warns about it each time the plugin is imported.
-warnings.filterwarnings(
-    "ignore", message=".*Add type hints to the `predict` method", category=UserWarning
-)
 
 # kedro-mlflow's own hook (auto-registered by its entry point) starts and ends the MLflow run
 # of a tracked pipeline (conf/base/mlflow.yml) and logs the parameters; RunHistoryHooks adds
