@@ -4,6 +4,9 @@ model and reports (kedro-mlflow and ``sparkify_kedro.run_history``); other runs 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -26,14 +29,61 @@ from tests.kedro_helpers import PROJECT_ROOT, load_dataset
 EXPERIMENT = "sparkify_kedro"
 
 
-def mlflow_config() -> dict:
+def mlflow_config(env: str = "local") -> dict:
     loader = OmegaConfigLoader(
         conf_source=str(PROJECT_ROOT / "conf"),
-        env="local",
+        env=env,
         **settings.CONFIG_LOADER_ARGS,
     )
     loader.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**"]
     return loader["mlflow"]
+
+
+def store(env: str) -> tuple[str, str | None]:
+    """The tracking URI and the artifact location a run in ``env`` would use."""
+    config = mlflow_config(env)
+    kwargs = config["tracking"]["experiment"]["create_experiment_kwargs"]
+    return config["server"]["mlflow_tracking_uri"], kwargs["artifact_location"]
+
+
+def test_the_store_is_local_by_default_and_the_tracking_server_when_named(
+    monkeypatch,
+):
+    for name in ("SPARKIFY_MLRUNS", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPARKIFY_DATA_ROOT", "/srv/sparkify")
+    assert store("local") == (
+        "sqlite:////srv/sparkify/mlruns/mlflow.db",
+        "/srv/sparkify/mlruns/artifacts",
+    )
+    # a cluster without a tracking server records on the driver (an object store cannot
+    # hold a SQLite database); with one, the server also chooses where artifacts go
+    monkeypatch.setenv("SPARK_MASTER_URL", "spark://spark-master:7077")
+    monkeypatch.setenv("SPARKIFY_DATA_ROOT", "s3a://bucket/sparkify")
+    assert store("cluster") == ("sqlite:///mlruns/mlflow.db", "mlruns/artifacts")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow-host:5000")
+    assert store("cluster") == ("http://mlflow-host:5000", None)
+    assert store("local") == ("http://mlflow-host:5000", None)
+
+
+def test_mlflow_telemetry_is_off_once_the_project_is_imported():
+    """MLflow (3.x) starts its telemetry client when it is imported unless
+    MLFLOW_DISABLE_TELEMETRY is true; Kedro imports the project's package (its settings)
+    before any plugin, and the package sets it (nothing exported, no pytest marker)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"}
+    }
+    code = "import os, sparkify_kedro; print(os.environ['MLFLOW_DISABLE_TELEMETRY'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "true"
 
 
 def test_exactly_the_pipelines_that_train_a_model_are_tracked():
