@@ -1,7 +1,6 @@
 """sparkify-kedro: churn prediction on the Sparkify event log, with Kedro and PySpark."""
 
 import os
-import warnings
 
 __version__ = "0.1.0"
 
@@ -10,9 +9,3 @@ __version__ = "0.1.0"
 # plugin, and the project's modules import mlflow only through it, so every `kedro` command,
 # notebook session and test has it. Export MLFLOW_DISABLE_TELEMETRY=false to opt in.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-
-# kedro-mlflow defines a pyfunc model class without type hints (unused here: the model is logged
-# in MLflow's Spark flavour), and MLflow warns about it each time the plugin is imported.
-warnings.filterwarnings(
-    "ignore", message=".*Add type hints to the `predict` method", category=UserWarning
-)

@@ -21,6 +21,7 @@ import logging
 import math
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,9 +34,20 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.io.core import get_filepath_str
 from kedro.pipeline import Pipeline
-from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook as kedro_mlflow_hook
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
+
+with warnings.catch_warnings():
+    # kedro-mlflow defines a pyfunc model class without type hints (unused here: the model is
+    # logged in MLflow's Spark flavour), and MLflow warns about it when the plugin is imported.
+    warnings.filterwarnings(
+        "ignore",
+        message=".*Add type hints to the `predict` method",
+        category=UserWarning,
+    )
+    from kedro_mlflow.framework.hooks.mlflow_hook import (
+        mlflow_hook as kedro_mlflow_hook,
+    )
 
 logger = logging.getLogger(__name__)
 
