@@ -8,6 +8,7 @@ LINT_PATHS := src tests $(wildcard benchmarks)
 # kedro-telemetry must never phone home: off for everyone who runs the project.
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
+export MLFLOW_DISABLE_TELEMETRY := true
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -43,6 +43,7 @@ SMALL_DEMO_PARAMS = {
 }
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # PySpark turns timestamps into naive datetimes in the process's time zone: make it UTC, like
 # the Spark session, so expected values in tests read as UTC.
 os.environ["TZ"] = "UTC"
@@ -74,6 +75,24 @@ def spark() -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_store(tmp_path_factory) -> Iterator[Path]:
+    """One MLflow store for every Kedro run of the test session (conf/base/globals.yml).
+
+    A store of its own under each run's data root would create an MLflow database (a few
+    seconds) per data root; the tests find their run by its ``data_root`` parameter.
+    Subprocesses (the cluster tests) inherit it.
+    """
+    store = tmp_path_factory.mktemp("mlruns")
+    previous = os.environ.get("SPARKIFY_MLRUNS")
+    os.environ["SPARKIFY_MLRUNS"] = str(store)
+    yield store
+    if previous is None:
+        os.environ.pop("SPARKIFY_MLRUNS", None)
+    else:
+        os.environ["SPARKIFY_MLRUNS"] = previous
 
 
 @pytest.fixture(scope="session")

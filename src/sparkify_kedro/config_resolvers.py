@@ -23,3 +23,13 @@ def required_env(name: str) -> str:
             f"(see README, 'Environments')."
         )
     return value
+
+
+def unless_env(name: str, value: object) -> object:
+    """Return ``value`` while the environment variable ``name`` is unset or empty, else None.
+
+    Used as ``${unless_env:MLFLOW_TRACKING_URI,...}`` in ``conf/base/mlflow.yml``: the local
+    MLflow store keeps its artifacts beside its database, while a tracking server named by
+    the variable decides where its artifacts go.
+    """
+    return None if os.environ.get(name, "").strip() else value

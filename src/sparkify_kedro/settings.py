@@ -6,10 +6,14 @@ See https://docs.kedro.org/en/stable/configure/configuration_basics/ for the def
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from sparkify_kedro.config_resolvers import required_env
+from sparkify_kedro.config_resolvers import required_env, unless_env
 from sparkify_kedro.hooks import NodeTimingHooks, SparkHooks
+from sparkify_kedro.run_history import RunHistoryHooks
 
-HOOKS = (SparkHooks(), NodeTimingHooks())
+# kedro-mlflow's own hook (auto-registered by its entry point) starts and ends the MLflow run
+# of a tracked pipeline (conf/base/mlflow.yml) and logs the parameters; RunHistoryHooks adds
+# the metrics, the split, the model and the reports to that run.
+HOOKS = (SparkHooks(), NodeTimingHooks(), RunHistoryHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -22,6 +26,8 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {
         # ${required_env:NAME}: the value of an environment variable, or a clear error.
         "required_env": required_env,
+        # ${unless_env:NAME,value}: value while NAME is unset, else null (conf/base/mlflow.yml).
+        "unless_env": unless_env,
         # ${oc.env:NAME, default}: an optional environment variable (conf/base/globals.yml).
         "oc.env": oc.env,
     },

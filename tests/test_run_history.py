@@ -1,0 +1,212 @@
+"""Run history: a training run is recorded in MLflow with its parameters, metrics, split,
+model and reports (kedro-mlflow and ``sparkify_kedro.run_history``); other runs are not."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+from mlflow.tracking import MlflowClient
+from pyspark.sql import functions as F
+
+from sparkify_kedro import settings
+from sparkify_kedro.estimators import churn_probability
+from sparkify_kedro.pipeline_registry import register_pipelines
+from sparkify_kedro.run_history import (
+    MODEL_URI_TAG,
+    flat_params,
+    model_metric_values,
+)
+from tests.kedro_helpers import PROJECT_ROOT, load_dataset
+
+EXPERIMENT = "sparkify_kedro"
+
+
+def mlflow_config(env: str = "local") -> dict:
+    loader = OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"),
+        env=env,
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    loader.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**"]
+    return loader["mlflow"]
+
+
+def store(env: str) -> tuple[str, str | None]:
+    """The tracking URI and the artifact location a run in ``env`` would use."""
+    config = mlflow_config(env)
+    kwargs = config["tracking"]["experiment"]["create_experiment_kwargs"]
+    return config["server"]["mlflow_tracking_uri"], kwargs["artifact_location"]
+
+
+def test_the_store_is_local_by_default_and_the_tracking_server_when_named(
+    monkeypatch,
+):
+    for name in ("SPARKIFY_MLRUNS", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPARKIFY_DATA_ROOT", "/srv/sparkify")
+    assert store("local") == (
+        "sqlite:////srv/sparkify/mlruns/mlflow.db",
+        "/srv/sparkify/mlruns/artifacts",
+    )
+    # a cluster without a tracking server records on the driver (an object store cannot
+    # hold a SQLite database); with one, the server also chooses where artifacts go
+    monkeypatch.setenv("SPARK_MASTER_URL", "spark://spark-master:7077")
+    monkeypatch.setenv("SPARKIFY_DATA_ROOT", "s3a://bucket/sparkify")
+    assert store("cluster") == ("sqlite:///mlruns/mlflow.db", "mlruns/artifacts")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow-host:5000")
+    assert store("cluster") == ("http://mlflow-host:5000", None)
+    assert store("local") == ("http://mlflow-host:5000", None)
+
+
+def test_mlflow_telemetry_is_off_once_the_project_is_imported():
+    """MLflow (3.x) starts its telemetry client when it is imported unless
+    MLFLOW_DISABLE_TELEMETRY is true; Kedro imports the project's package (its settings)
+    before any plugin, and the package sets it (nothing exported, no pytest marker)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"}
+    }
+    code = "import os, sparkify_kedro; print(os.environ['MLFLOW_DISABLE_TELEMETRY'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "true"
+
+
+def test_exactly_the_pipelines_that_train_a_model_are_tracked():
+    untracked = set(mlflow_config()["tracking"]["disable_tracking"]["pipelines"])
+    for name, pipeline in register_pipelines().items():
+        trains = "best_model" in pipeline.all_outputs()
+        assert (name not in untracked) == trains, name
+
+
+def test_model_metrics_become_one_metric_per_model_and_number_and_best_again():
+    model_metrics = pd.DataFrame(
+        {
+            "feature_set": ["engagement", "baseline"],
+            "algorithm": ["GBTClassifier", "one_rule"],
+            "chosen": [True, False],
+            "selected_by": ["cv_auc_pr", "none"],
+            "cv_auc_pr": [0.3, math.nan],
+            "auc_pr": [0.4, 0.2],
+            "auc_pr_low": [0.3, 0.1],
+            "auc_pr_high": [0.5, 0.3],
+            "n_test": [118, 118],
+        }
+    )
+    assert model_metric_values(model_metrics) == {
+        "engagement.GBTClassifier.cv_auc_pr": 0.3,
+        "engagement.GBTClassifier.auc_pr": 0.4,
+        "engagement.GBTClassifier.auc_pr_low": 0.3,
+        "engagement.GBTClassifier.auc_pr_high": 0.5,
+        "engagement.GBTClassifier.n_test": 118.0,
+        "best.cv_auc_pr": 0.3,
+        "best.auc_pr": 0.4,
+        "best.auc_pr_low": 0.3,
+        "best.auc_pr_high": 0.5,
+        "best.n_test": 118.0,
+        "baseline.one_rule.auc_pr": 0.2,
+        "baseline.one_rule.auc_pr_low": 0.1,
+        "baseline.one_rule.auc_pr_high": 0.3,
+        "baseline.one_rule.n_test": 118.0,
+    }
+
+
+def test_nested_records_become_dotted_parameters():
+    split = {
+        "test_cutoffs": ["2018-11-12", "2018-11-19"],
+        "origins": [{"n_train": 193, "train_cutoffs": ["2018-10-15"]}],
+        "n_test": 118,
+    }
+    assert flat_params("split", split) == {
+        "split.test_cutoffs": "2018-11-12, 2018-11-19",
+        "split.origins.0.n_train": "193",
+        "split.origins.0.train_cutoffs": "2018-10-15",
+        "split.n_test": "118",
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_run(small_demo_data_root: Path, mlflow_store: Path):
+    """The MLflow run of the session's small demo, found by its data_root parameter."""
+    uri = f"sqlite:///{mlflow_store}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    runs = client.search_runs([experiment.experiment_id])
+    # no untracked pipeline (the other tests' in-process runs) recorded a run
+    assert {run.data.tags["mlflow.runName"] for run in runs} <= {
+        "demo",
+        "__default__",
+        "modeling",
+    }
+    (run,) = [
+        r for r in runs if r.data.params["data_root"] == str(small_demo_data_root)
+    ]
+    return client, run
+
+
+def test_a_training_run_records_its_parameters_split_and_metrics_with_intervals(
+    demo_run, small_demo_data_root
+):
+    client, run = demo_run
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.runName"] == "demo"
+    params, metrics = run.data.params, run.data.metrics
+    # the run's parameters (with the test's overrides), flattened by kedro-mlflow
+    assert params["simulation.n_users"] == "80"
+    assert params["modeling.cross_validation.num_folds"] == "2"
+    # the split and the chosen model
+    split = load_dataset("modeling_split_summary", small_demo_data_root)
+    assert params["split.n_test"] == str(split["n_test"])
+    assert params["split.test_churners"] == str(split["test_churners"])
+    assert params["split.test_cutoffs"] == ", ".join(split["test_cutoffs"])
+    assert params["split.origins.0.n_train"] == str(split["origins"][0]["n_train"])
+    info = load_dataset("best_model_info", small_demo_data_root)
+    assert params["best_model.name"] == info["name"]
+    # every model's and baseline's test metrics with their intervals, the best one's again
+    table = load_dataset("model_metrics", small_demo_data_root)
+    for row in table.to_dict("records"):
+        prefix = f"{row['feature_set']}.{row['algorithm']}"
+        for metric in ("auc_pr", "auc_pr_low", "auc_pr_high", "lift_top_decile"):
+            assert metrics[f"{prefix}.{metric}"] == pytest.approx(row[metric])
+    assert metrics["best.auc_pr"] == pytest.approx(info["test_metrics"]["auc_pr"])
+    assert metrics["best.auc_pr_low"] <= metrics["best.auc_pr"]
+    assert metrics["best.auc_pr"] <= metrics["best.auc_pr_high"]
+    # the report files and the records of the model and the split
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"08_reporting", "best_model_info.json", "modeling_split_summary.json"} <= (
+        artifacts
+    )
+    reports = {a.path for a in client.list_artifacts(run.info.run_id, "08_reporting")}
+    assert {"08_reporting/model_metrics.csv", "08_reporting/plotly"} <= reports
+
+
+def test_the_logged_model_scores_as_best_model(demo_run, small_demo_data_root):
+    _, run = demo_run
+    logged = mlflow.spark.load_model(run.data.tags[MODEL_URI_TAG])
+    best_model = load_dataset("best_model", small_demo_data_root)
+    features = load_dataset("scoring_features", small_demo_data_root)
+
+    def scores(model) -> pd.DataFrame:
+        scored = model.transform(features).select(
+            "user_id", "cutoff", churn_probability().alias("score"), F.col("prediction")
+        )
+        return scored.toPandas().sort_values(["user_id", "cutoff"], ignore_index=True)
+
+    expected = scores(best_model)
+    assert not expected.empty
+    pd.testing.assert_frame_equal(scores(logged), expected)
