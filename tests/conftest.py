@@ -79,11 +79,11 @@ def spark() -> Iterator[SparkSession]:
 
 @pytest.fixture(scope="session", autouse=True)
 def mlflow_store(tmp_path_factory) -> Iterator[Path]:
-    """One MLflow store for every Kedro run of the test session (conf/base/globals.yml).
+    """One MLflow store for the Kedro runs of a test process (conf/base/globals.yml).
 
     A store of its own under each run's data root would create an MLflow database (a few
-    seconds) per data root; the tests find their run by its ``data_root`` parameter.
-    Subprocesses (the cluster tests) inherit it.
+    seconds) per data root. Subprocesses (the cluster tests) inherit it. The small demo,
+    shared by the test processes, keeps its run under its own data root.
     """
     store = tmp_path_factory.mktemp("mlruns")
     previous = os.environ.get("SPARKIFY_MLRUNS")
@@ -131,11 +131,19 @@ def small_demo_data_root(spark, tmp_path_factory) -> Path:
 
     Tests read it and never write to it (``copy_data_root`` gives a copy to write to).
     """
-    return built_once_per_run(
-        tmp_path_factory,
-        "small_demo",
-        lambda data_root: run_pipeline("demo", data_root, SMALL_DEMO_PARAMS),
-    )
+    return built_once_per_run(tmp_path_factory, "small_demo", _run_small_demo)
+
+
+def _run_small_demo(data_root: Path) -> None:
+    """The small demo, its MLflow run recorded beside its data (``<data_root>/mlruns``, the
+    project's default) rather than in this process's ``mlflow_store``: every test process
+    reads it there."""
+    store = os.environ.pop("SPARKIFY_MLRUNS", None)
+    try:
+        run_pipeline("demo", data_root, SMALL_DEMO_PARAMS)
+    finally:
+        if store is not None:
+            os.environ["SPARKIFY_MLRUNS"] = store
 
 
 # --- pytest-xdist: which tests run in the same process, and in what order -------------

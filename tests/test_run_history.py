@@ -24,7 +24,7 @@ from sparkify_kedro.run_history import (
     flat_params,
     model_metric_values,
 )
-from tests.kedro_helpers import PROJECT_ROOT, load_dataset
+from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
 
 EXPERIMENT = "sparkify_kedro"
 
@@ -141,22 +141,29 @@ def test_nested_records_become_dotted_parameters():
 
 @pytest.fixture(scope="module")
 def demo_run(small_demo_data_root: Path, mlflow_store: Path):
-    """The MLflow run of the session's small demo, found by its data_root parameter."""
-    uri = f"sqlite:///{mlflow_store}/mlflow.db"
+    """The MLflow run of the session's small demo, in the store under its data root."""
+    uri = f"sqlite:///{small_demo_data_root}/mlruns/mlflow.db"
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    runs = client.search_runs([experiment.experiment_id])
-    # no untracked pipeline (the other tests' in-process runs) recorded a run
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.params["data_root"] == str(small_demo_data_root)
+    return client, run
+
+
+def test_a_pipeline_that_trains_no_model_records_no_run(mlflow_store, tmp_path):
+    """A Kedro run of an untracked pipeline (a 5-user simulation) in this test process
+    opens the process's store and records nothing in it."""
+    run_pipeline("simulation", tmp_path, {"simulation": {"n_users": 5}})
+    client = MlflowClient(f"sqlite:///{mlflow_store}/mlflow.db")
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    runs = client.search_runs([experiment.experiment_id]) if experiment else []
     assert {run.data.tags["mlflow.runName"] for run in runs} <= {
         "demo",
         "__default__",
         "modeling",
     }
-    (run,) = [
-        r for r in runs if r.data.params["data_root"] == str(small_demo_data_root)
-    ]
-    return client, run
+    assert (mlflow_store / "mlflow.db").exists()
 
 
 def test_a_training_run_records_its_parameters_split_and_metrics_with_intervals(
