@@ -155,6 +155,7 @@ def test_a_pipeline_that_trains_no_model_records_no_run(mlflow_store, tmp_path):
     """A Kedro run of an untracked pipeline (a 5-user simulation) in this test process
     opens the process's store and records nothing in it."""
     run_pipeline("simulation", tmp_path, {"simulation": {"n_users": 5}})
+    assert (mlflow_store / "mlflow.db").exists()
     client = MlflowClient(f"sqlite:///{mlflow_store}/mlflow.db")
     experiment = client.get_experiment_by_name(EXPERIMENT)
     runs = client.search_runs([experiment.experiment_id]) if experiment else []
@@ -163,7 +164,6 @@ def test_a_pipeline_that_trains_no_model_records_no_run(mlflow_store, tmp_path):
         "__default__",
         "modeling",
     }
-    assert (mlflow_store / "mlflow.db").exists()
 
 
 def test_a_training_run_records_its_parameters_split_and_metrics_with_intervals(
