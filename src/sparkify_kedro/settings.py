@@ -8,8 +8,9 @@ from omegaconf.resolvers import oc
 
 from sparkify_kedro.config_resolvers import required_env
 from sparkify_kedro.hooks import NodeTimingHooks, SparkHooks
+from sparkify_kedro.model_versions import ModelVersionHooks
 
-HOOKS = (SparkHooks(), NodeTimingHooks())
+HOOKS = (SparkHooks(), NodeTimingHooks(), ModelVersionHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
