@@ -61,4 +61,6 @@ class ModelVersionHooks:
                     save_version=save_version,
                 )
                 catalog[name] = pinned.get(name)
-                logger.info("%s loads version %s (pinned with the model)", name, version)
+                logger.info(
+                    "%s loads version %s (pinned with the model)", name, version
+                )
