@@ -1,9 +1,10 @@
 """``inference``: a second log scored with the model of the test session's small demo.
 
-The demo trained on 80 simulated users (ids 1-80, seed 3). The second log is the simulator's
-next export: another seed, two weeks later, users 61-100, so 81-100 were never seen in
-training. One inference run, on a copy of the demo's data root, serves every test; the
-version test then rescoring from the saved clean events with an older model pinned.
+The demo trained on 80 simulated users (ids 1-80, seed 3, 2018-10-01 to 12-03). The second
+log is the simulator's next export: another seed, the four weeks to 2018-12-17, users 71-90,
+so 81-90 were never seen in training (four weeks cover the model's windows: 14 days observed,
+7 of trend). One inference run, on a copy of the demo's data root, serves every test; the
+version test then rescores from the saved clean events with an older model pinned.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from tests.kedro_helpers import (
     run_pipeline,
 )
 
-#: The next export: another seed, two weeks later than the training log.
-NEXT_LOG = {"seed": 11, "start": "2018-10-15", "end": "2018-12-17", "n_users": 100}
-NEXT_LOG_USERS = range(61, 101)
+#: The next export: another seed, ending two weeks after the training log.
+NEXT_LOG = {"seed": 11, "start": "2018-11-19", "end": "2018-12-17", "n_users": 100}
+NEXT_LOG_USERS = range(71, 91)
 TRAINING_USERS = SMALL_DEMO_PARAMS["simulation"]["n_users"]
 OBSERVATION_DAYS = 14  # the demo model's, checked against its best_model_info below
 
