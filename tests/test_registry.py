@@ -10,8 +10,12 @@ import pytest
 from kedro.framework.project import pipelines
 from kedro.framework.startup import bootstrap_project
 
-from sparkify_kedro.pipeline_registry import PIPELINE_FOLDERS, PRODUCTION_STAGES
-from sparkify_kedro.pipelines import simulation
+from sparkify_kedro.pipeline_registry import (
+    MODEL_DATASETS,
+    PIPELINE_FOLDERS,
+    PRODUCTION_STAGES,
+)
+from sparkify_kedro.pipelines import data_processing, scoring, simulation
 from tests.kedro_helpers import LAYERS, PROJECT_ROOT, kedro_session, load_dataset
 
 SIMULATION_ONLY = {
@@ -39,7 +43,7 @@ def test_every_pipeline_folder_is_registered_by_its_name():
     assert {
         folder.__name__.rpartition(".")[2] for folder in PIPELINE_FOLDERS
     } == folders
-    assert folders | {"__default__", "ceiling", "demo"} == set(pipelines)
+    assert folders | {"__default__", "ceiling", "demo", "inference"} == set(pipelines)
 
 
 def test_default_is_exactly_the_production_stages():
@@ -59,6 +63,28 @@ def test_demo_is_simulation_then_production_then_the_ceiling():
     )
     assert _node_names(pipelines["demo"]) == expected
     assert "raw_events" not in pipelines["demo"].datasets()  # fed by simulated_events
+
+
+def test_inference_is_cleaning_and_scoring_under_its_own_namespace(tmp_path):
+    """The same nodes as data_processing, the log's end and scoring, renamed
+    ``inference.*``; from training they read only the model and its record, and every
+    dataset they write lives in an ``inference`` folder of its layer."""
+    inference = pipelines["inference"]
+    reused = _node_names(data_processing.create_pipeline() + scoring.create_pipeline())
+    assert _node_names(inference) == {
+        f"inference.{name}" for name in reused | {"determine_log_span"}
+    }
+    free_inputs = {
+        name for name in inference.inputs() if not name.startswith("params:")
+    }
+    assert free_inputs == {"inference.raw_events", *MODEL_DATASETS}
+    written = inference.all_outputs()
+    assert all(name.startswith("inference.") for name in written)
+    with kedro_session(tmp_path) as session:
+        catalog = session.load_context().catalog
+    for name in written | {"inference.raw_events"}:
+        filepath = getattr(catalog.get(name), "_filepath", None)
+        assert filepath is None or "inference" in filepath.parts, name
 
 
 def test_a_log_that_was_not_simulated_runs_the_production_stages(
@@ -93,7 +119,7 @@ def _layer(catalog, dataset: str) -> str | None:
     return metadata.get("kedro-viz", {}).get("layer")
 
 
-@pytest.mark.parametrize("pipeline_name", ["__default__", "demo"])
+@pytest.mark.parametrize("pipeline_name", ["__default__", "demo", "inference"])
 def test_every_node_writes_at_or_after_the_layers_it_reads(pipeline_name, tmp_path):
     """Layers follow the flow: no node writes to an earlier layer than one it reads. Else
     kedro-viz finds a cycle between layers and silently shows none (say, features computed

@@ -10,7 +10,10 @@ checks that every folder is registered).
 - ``demo``: the simulator (with its calibration report) feeding ``__default__`` (Kedro's
   input mapping: its free input ``raw_events`` is the simulator's ``simulated_events``;
   nothing is copied), then the ceiling; the report page is built last, with the ceiling
-  (the same nodes reading the ceiling's outputs too).
+  (the same nodes reading the ceiling's outputs too);
+- ``inference``: a new log scored by the saved model: ``data_processing``, the log's end
+  and ``scoring`` under the Kedro namespace ``inference``, so every dataset it writes is
+  ``inference.<name>`` and no training dataset is touched.
 """
 
 from __future__ import annotations
@@ -56,6 +59,27 @@ def create_demo_pipeline() -> Pipeline:
     )
 
 
+#: What ``inference`` reads from training: the saved model and its record (windows, name).
+MODEL_DATASETS = frozenset({"best_model", "best_model_info"})
+#: Parameters ``inference`` shares with training: the same cleaning rules and risk tiers.
+#: The log's end (``churn_labeling.log_end``) is the new log's own, under ``inference.``:
+#: its ``override`` is a date of one log.
+SHARED_PARAMETERS = frozenset({"data_processing", "scoring.risk_tiers"})
+
+
+def create_inference_pipeline() -> Pipeline:
+    """Clean a new log, find its end and score it with ``best_model``, under namespace
+    ``inference``: the same nodes as training, writing ``inference.*`` datasets only."""
+    log_end = churn_labeling.create_pipeline().only_nodes("determine_log_span")
+    return pipeline(
+        data_processing.create_pipeline() + log_end + scoring.create_pipeline(),
+        namespace="inference",
+        inputs=set(MODEL_DATASETS),
+        parameters=set(SHARED_PARAMETERS),
+        tags=["inference"],
+    )
+
+
 #: Every pipeline folder: ``kedro run --pipelines <folder name>`` runs its pipeline.
 PIPELINE_FOLDERS = (*PRODUCTION_STAGES, simulation)
 
@@ -69,4 +93,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = create_production_pipeline()
     pipelines["ceiling"] = simulation.create_ceiling_pipeline()
     pipelines["demo"] = create_demo_pipeline()
+    pipelines["inference"] = create_inference_pipeline()
     return pipelines

@@ -8,12 +8,14 @@ from omegaconf.resolvers import oc
 
 from sparkify_kedro.config_resolvers import required_env, unless_env
 from sparkify_kedro.hooks import NodeTimingHooks, SparkHooks
+from sparkify_kedro.model_versions import ModelVersionHooks
 from sparkify_kedro.run_history import RunHistoryHooks
 
 # kedro-mlflow's own hook (auto-registered by its entry point) starts and ends the MLflow run
 # of a tracked pipeline (conf/base/mlflow.yml) and logs the parameters; RunHistoryHooks adds
-# the metrics, the split, the model and the reports to that run.
-HOOKS = (SparkHooks(), NodeTimingHooks(), RunHistoryHooks())
+# the metrics, the split, the model and the reports to that run. ModelVersionHooks loads
+# best_model and best_model_info at the same version (--load-versions names one of them).
+HOOKS = (SparkHooks(), NodeTimingHooks(), ModelVersionHooks(), RunHistoryHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
