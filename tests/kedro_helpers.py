@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -87,3 +91,40 @@ def copy_data_root(source: Path, target: Path) -> Path:
     """A copy of a run's data root, to run more nodes on without touching the original."""
     shutil.copytree(source, target)
     return target
+
+
+@contextmanager
+def captured_output(path: Path) -> Iterator[Path]:
+    """Write to ``path`` what a ``kedro run`` in this process shows, in the order shown.
+
+    That is: its log records, formatted as ``conf/logging.yml`` formats them; its Python
+    warnings; and whatever the JVM and Spark's Python workers write to this process's file
+    descriptors 1 and 2 (they write there directly, past ``sys.stderr`` and pytest's
+    capture). Everything is appended to one file, so the lines keep their order.
+    """
+    config = yaml.safe_load((PROJECT_ROOT / "conf" / "logging.yml").read_text())
+    progress = config["formatters"]["progress"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with open(path, "a", encoding="utf-8") as stream, warnings.catch_warnings():
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter(progress["format"], progress["datefmt"]))
+        logging.getLogger().addHandler(handler)
+
+        def show(message, category, filename, lineno, *_) -> None:
+            stream.write(warnings.formatwarning(message, category, filename, lineno))
+            stream.flush()
+
+        warnings.showwarning = show
+        for fd in saved:
+            os.dup2(target, fd)
+        try:
+            yield path
+        finally:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            os.close(target)
+            logging.getLogger().removeHandler(handler)
