@@ -13,6 +13,7 @@ import pytest
 from kedro.pipeline import Node, Pipeline
 
 from sparkify_kedro import hooks
+from sparkify_kedro.datasets import SparkDataset
 from sparkify_kedro.hooks import NodeTimingHooks, with_driver_logging
 
 
@@ -92,3 +93,27 @@ def test_the_console_progress_bar_is_kept_for_a_terminal_only(
     conf = {"spark.ui.showConsoleProgress": True}
     conf = with_driver_logging(conf, tmp_path / "missing", terminal=terminal)
     assert conf["spark.ui.showConsoleProgress"] == shown
+
+
+def test_rows_of_a_local_parquet_output_come_from_its_footers(tmp_path, caplog):
+    folder = tmp_path / "events"
+    folder.mkdir()
+    pd.DataFrame({"x": range(5)}).to_parquet(folder / "part-00000.snappy.parquet")
+    pd.DataFrame({"x": range(7)}).to_parquet(folder / "part-00001.snappy.parquet")
+    remote = SparkDataset(filepath="s3a://bucket/events", file_format="parquet")
+    catalog = {
+        "events": SparkDataset(filepath=str(folder), file_format="parquet"),
+        "remote_events": remote,  # one request per file: not counted
+        "events_csv": SparkDataset(filepath=str(folder), file_format="csv"),
+    }
+    write = Node(lambda x: (x, x, x), "a", list(catalog), name="write")
+    timing = NodeTimingHooks()
+    caplog.set_level(logging.INFO, logger=hooks.__name__)
+    timing.after_catalog_created(catalog)
+    timing.before_pipeline_run(Pipeline([write]))
+    timing.before_node_run(write)
+    for name in catalog:
+        timing.after_dataset_saved(
+            name, object(), write
+        )  # a Spark frame: never counted
+    assert caplog.records[-1].getMessage().endswith(" s, rows: events 12")

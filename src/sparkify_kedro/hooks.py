@@ -12,9 +12,12 @@ from typing import Any
 import pandas as pd
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
+from kedro.io import CatalogProtocol
 from kedro.pipeline import Node, Pipeline
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
+
+from sparkify_kedro.datasets import SparkDataset
 
 logger = logging.getLogger(__name__)
 
@@ -115,14 +118,16 @@ class NodeTimingHooks:
 
     A node's time runs from the first load of its inputs to the last save of its outputs:
     Spark is lazy, so most of a Spark node's work happens when its output is written, after
-    the node function has returned. The end line gives the rows of each pandas output (a
-    Spark output would need one more pass over its data to be counted, so it has none). The
-    summary lists the slowest nodes first with their share of the run, so a run's cost is
-    read in one place.
+    the node function has returned. The end line gives the rows of each output whose count
+    costs no Spark job: a pandas frame's length, a local Parquet folder's footers
+    (:meth:`SparkDataset.saved_rows`); counting any other Spark output would read it again.
+    The summary lists the slowest nodes first with their share of the run, so a run's cost
+    is read in one place.
     """
 
     def __init__(self, summary_rows: int = 15) -> None:
         self._summary_rows = summary_rows
+        self._catalog: CatalogProtocol | None = None
         self._total = 0
         self._started: dict[str, tuple[int, float]] = {}
         self._unsaved: dict[str, int] = {}
@@ -140,6 +145,12 @@ class NodeTimingHooks:
         width = len(str(self._total))
         return f"[{number:>{width}}/{self._total}]"
 
+    def _saved_rows(self, dataset_name: str, data: Any) -> int | None:
+        if isinstance(data, pd.DataFrame):
+            return len(data)
+        dataset = self._catalog.get(dataset_name) if self._catalog is not None else None
+        return dataset.saved_rows() if isinstance(dataset, SparkDataset) else None
+
     def _finish(self, node: Node) -> None:
         number, started = self._started.pop(node.name, (0, None))
         if started is None:
@@ -153,6 +164,10 @@ class NodeTimingHooks:
             self._durations[node.name],
             f", rows: {', '.join(rows)}" if rows else "",
         )
+
+    @hook_impl
+    def after_catalog_created(self, catalog: CatalogProtocol) -> None:
+        self._catalog = catalog
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline) -> None:
@@ -178,8 +193,9 @@ class NodeTimingHooks:
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
-        if isinstance(data, pd.DataFrame):
-            self._rows.setdefault(node.name, []).append(f"{dataset_name} {len(data):,}")
+        rows = self._saved_rows(dataset_name, data)
+        if rows is not None:
+            self._rows.setdefault(node.name, []).append(f"{dataset_name} {rows:,}")
         self._unsaved[node.name] = self._unsaved.get(node.name, 1) - 1
         if self._unsaved[node.name] <= 0:
             self._finish(node)
