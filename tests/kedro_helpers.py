@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kedro.framework.project import configure_logging
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -93,25 +94,35 @@ def copy_data_root(source: Path, target: Path) -> Path:
     return target
 
 
+def _console_handler() -> logging.Handler:
+    """The ``console`` handler of ``conf/logging.yml``, configured if Kedro has not done so
+    (Kedro reads the file when imported from the project folder)."""
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == "console":
+            return handler
+    configure_logging(
+        yaml.safe_load((PROJECT_ROOT / "conf" / "logging.yml").read_text())
+    )
+    return _console_handler()
+
+
 @contextmanager
 def captured_output(path: Path) -> Iterator[Path]:
     """Write to ``path`` what a ``kedro run`` in this process shows, in the order shown.
 
-    That is: its log records, formatted as ``conf/logging.yml`` formats them; its Python
-    warnings; and whatever the JVM and Spark's Python workers write to this process's file
-    descriptors 1 and 2 (they write there directly, past ``sys.stderr`` and pytest's
-    capture). Everything is appended to one file, so the lines keep their order.
+    That is: its log, through the ``console`` handler of ``conf/logging.yml`` (format and
+    levels as a user sees them); its Python warnings; and whatever the JVM and Spark's
+    Python workers write to this process's file descriptors 1 and 2 (they write there
+    directly, past ``sys.stderr`` and pytest's capture). Everything is appended to one file,
+    so the lines keep their order.
     """
-    config = yaml.safe_load((PROJECT_ROOT / "conf" / "logging.yml").read_text())
-    progress = config["formatters"]["progress"]
+    console = _console_handler()
     sys.stdout.flush()
     sys.stderr.flush()
     target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     saved = {fd: os.dup(fd) for fd in (1, 2)}
     with open(path, "a", encoding="utf-8") as stream, warnings.catch_warnings():
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(logging.Formatter(progress["format"], progress["datefmt"]))
-        logging.getLogger().addHandler(handler)
+        previous = console.setStream(stream)
 
         def show(message, category, filename, lineno, *_) -> None:
             stream.write(warnings.formatwarning(message, category, filename, lineno))
@@ -127,4 +138,5 @@ def captured_output(path: Path) -> Iterator[Path]:
                 os.dup2(copy, fd)
                 os.close(copy)
             os.close(target)
-            logging.getLogger().removeHandler(handler)
+            if previous is not None:
+                console.setStream(previous)
