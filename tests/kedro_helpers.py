@@ -17,6 +17,8 @@ from kedro.framework.project import configure_logging
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from sparkify_kedro.known_warnings import ignore_known_warnings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The project's data layers (kedro-viz), in the order data flows through them.
@@ -94,6 +96,16 @@ def copy_data_root(source: Path, target: Path) -> Path:
     return target
 
 
+#: Python's default warning filters ("Default Warning Filter" in the docs of ``warnings``),
+#: less the one showing deprecations raised in ``__main__`` (no code of a run is there).
+PYTHON_DEFAULT_WARNING_FILTERS = [
+    ("ignore", DeprecationWarning),
+    ("ignore", PendingDeprecationWarning),
+    ("ignore", ImportWarning),
+    ("ignore", ResourceWarning),
+]
+
+
 def _console_handler() -> logging.Handler:
     """The ``console`` handler of ``conf/logging.yml``, configured if Kedro has not done so
     (Kedro reads the file when imported from the project folder)."""
@@ -123,6 +135,12 @@ def captured_output(path: Path) -> Iterator[Path]:
     saved = {fd: os.dup(fd) for fd in (1, 2)}
     with open(path, "a", encoding="utf-8") as stream, warnings.catch_warnings():
         previous = console.setStream(stream)
+        # The warning filters of a `kedro run`, not pytest's: Python's defaults (which hide
+        # deprecations raised outside __main__) and the project's (settings.py).
+        warnings.resetwarnings()
+        for action, category in PYTHON_DEFAULT_WARNING_FILTERS:
+            warnings.simplefilter(action, category)
+        ignore_known_warnings()
 
         def show(message, category, filename, lineno, *_) -> None:
             stream.write(warnings.formatwarning(message, category, filename, lineno))
