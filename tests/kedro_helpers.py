@@ -16,6 +16,7 @@ import yaml
 from kedro.framework.project import configure_logging
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from kedro.runner import SequentialRunner
 
 from sparkify_kedro.known_warnings import ignore_known_warnings
 
@@ -59,9 +60,13 @@ def kedro_session(
 def run_pipeline(
     pipeline_name: str, data_root: Path, runtime_params: dict[str, Any] | None = None
 ) -> None:
-    """``kedro run --pipelines <pipeline_name>`` with outputs under ``data_root``."""
+    """``kedro run --pipelines <pipeline_name>`` with outputs under ``data_root``.
+
+    The runner is passed as the CLI passes it: a session run without one records the runner
+    as ``"None"``, which kedro-viz's run hook takes for a parallel runner (and warns).
+    """
     with kedro_session(data_root, runtime_params) as session:
-        session.run(pipeline_names=[pipeline_name])
+        session.run(pipeline_names=[pipeline_name], runner=SequentialRunner())
 
 
 def load_dataset(
