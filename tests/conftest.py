@@ -15,7 +15,7 @@ import pytest
 from pyspark.sql import SparkSession
 from xdist.scheduler import LoadScopeScheduling
 
-from tests.kedro_helpers import FIXTURES, run_pipeline
+from tests.kedro_helpers import FIXTURES, captured_output, run_pipeline
 
 #: A demo run small enough for the test suite: 80 simulated users, every stage, modeling
 #: with one grid point, two folds, few iterations and two test origins, few bootstrap
@@ -130,17 +130,32 @@ def small_demo_data_root(spark, tmp_path_factory) -> Path:
     """``kedro run --pipelines demo`` on 80 simulated users, once per test run.
 
     Tests read it and never write to it (``copy_data_root`` gives a copy to write to).
+    What the run showed is kept beside it (``small_demo_log``).
     """
     return built_once_per_run(tmp_path_factory, "small_demo", _run_small_demo)
 
 
+@pytest.fixture(scope="session")
+def small_demo_log(small_demo_data_root) -> str:
+    """What the small demo run showed: its log, its warnings, what Spark printed."""
+    return _output_file(small_demo_data_root).read_text(encoding="utf-8")
+
+
+def _output_file(data_root: Path) -> Path:
+    """The file beside a run's data root that holds the run's output (shared like it)."""
+    return data_root.with_name(f"{data_root.name}.log")
+
+
 def _run_small_demo(data_root: Path) -> None:
-    """The small demo, its MLflow run recorded beside its data (``<data_root>/mlruns``, the
-    project's default) rather than in this process's ``mlflow_store``: every test process
-    reads it there."""
+    """The small demo, its output captured, its MLflow run recorded beside its data
+    (``<data_root>/mlruns``, the project's default) rather than in this process's
+    ``mlflow_store``: every test process reads both there."""
+    output = _output_file(data_root)
+    output.unlink(missing_ok=True)  # a build retried after a failure starts afresh
     store = os.environ.pop("SPARKIFY_MLRUNS", None)
     try:
-        run_pipeline("demo", data_root, SMALL_DEMO_PARAMS)
+        with captured_output(output):
+            run_pipeline("demo", data_root, SMALL_DEMO_PARAMS)
     finally:
         if store is not None:
             os.environ["SPARKIFY_MLRUNS"] = store

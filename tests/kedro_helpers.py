@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+from kedro.framework.project import configure_logging
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from kedro.runner import SequentialRunner
+
+from sparkify_kedro.known_warnings import ignore_known_warnings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -52,9 +60,13 @@ def kedro_session(
 def run_pipeline(
     pipeline_name: str, data_root: Path, runtime_params: dict[str, Any] | None = None
 ) -> None:
-    """``kedro run --pipelines <pipeline_name>`` with outputs under ``data_root``."""
+    """``kedro run --pipelines <pipeline_name>`` with outputs under ``data_root``.
+
+    The runner is passed as the CLI passes it: a session run without one records the runner
+    as ``"None"``, which kedro-viz's run hook takes for a parallel runner (and warns).
+    """
     with kedro_session(data_root, runtime_params) as session:
-        session.run(pipeline_names=[pipeline_name])
+        session.run(pipeline_names=[pipeline_name], runner=SequentialRunner())
 
 
 def load_dataset(
@@ -87,3 +99,67 @@ def copy_data_root(source: Path, target: Path) -> Path:
     """A copy of a run's data root, to run more nodes on without touching the original."""
     shutil.copytree(source, target)
     return target
+
+
+#: Python's default warning filters ("Default Warning Filter" in the docs of ``warnings``),
+#: less the one showing deprecations raised in ``__main__`` (no code of a run is there).
+PYTHON_DEFAULT_WARNING_FILTERS = [
+    ("ignore", DeprecationWarning),
+    ("ignore", PendingDeprecationWarning),
+    ("ignore", ImportWarning),
+    ("ignore", ResourceWarning),
+]
+
+
+def _console_handler() -> logging.Handler:
+    """The ``console`` handler of ``conf/logging.yml``, configured if Kedro has not done so
+    (Kedro reads the file when imported from the project folder)."""
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == "console":
+            return handler
+    configure_logging(
+        yaml.safe_load((PROJECT_ROOT / "conf" / "logging.yml").read_text())
+    )
+    return _console_handler()
+
+
+@contextmanager
+def captured_output(path: Path) -> Iterator[Path]:
+    """Write to ``path`` what a ``kedro run`` in this process shows, in the order shown.
+
+    That is: its log, through the ``console`` handler of ``conf/logging.yml`` (format and
+    levels as a user sees them); its Python warnings; and whatever the JVM and Spark's
+    Python workers write to this process's file descriptors 1 and 2 (they write there
+    directly, past ``sys.stderr`` and pytest's capture). Everything is appended to one file,
+    so the lines keep their order.
+    """
+    console = _console_handler()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with open(path, "a", encoding="utf-8") as stream, warnings.catch_warnings():
+        previous = console.setStream(stream)
+        # The warning filters of a `kedro run`, not pytest's: Python's defaults (which hide
+        # deprecations raised outside __main__) and the project's (settings.py).
+        warnings.resetwarnings()
+        for action, category in PYTHON_DEFAULT_WARNING_FILTERS:
+            warnings.simplefilter(action, category)
+        ignore_known_warnings()
+
+        def show(message, category, filename, lineno, *_) -> None:
+            stream.write(warnings.formatwarning(message, category, filename, lineno))
+            stream.flush()
+
+        warnings.showwarning = show
+        for fd in saved:
+            os.dup2(target, fd)
+        try:
+            yield path
+        finally:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            os.close(target)
+            if previous is not None:
+                console.setStream(previous)

@@ -1,4 +1,4 @@
-"""Project hooks: the one SparkSession of a Kedro run, and a per-node timing summary."""
+"""Project hooks: the one SparkSession of a Kedro run, and the run's progress log (node, time, rows)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,46 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.pipeline import Node
+from kedro.io import CatalogProtocol
+from kedro.pipeline import Node, Pipeline
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
+from sparkify_kedro.datasets import SparkDataset
+
 logger = logging.getLogger(__name__)
+
+#: The driver's log4j2 configuration, relative to the project (conf/log4j2.properties says
+#: what it keeps).
+LOG4J2_CONFIG = Path("conf") / "log4j2.properties"
+_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+_CONSOLE_PROGRESS = "spark.ui.showConsoleProgress"
+
+
+def with_driver_logging(
+    spark_conf: dict[str, object], log4j2_config: Path, terminal: bool
+) -> dict[str, object]:
+    """``spark_conf`` with the project's driver log settings added.
+
+    The driver reads ``log4j2_config`` (if the file exists and no log4j2 file is set
+    already). Spark's console progress bar redraws itself with carriage returns several times
+    a second: it stays on, if the configuration asks for it, only when stderr is a
+    ``terminal``; in a log file it would add one unreadable line per long stage.
+    """
+    conf = dict(spark_conf)
+    java_options = str(conf.get(_JAVA_OPTIONS, ""))
+    if log4j2_config.is_file() and "log4j2.configurationFile" not in java_options:
+        option = f"-Dlog4j2.configurationFile={log4j2_config.resolve()}"
+        conf[_JAVA_OPTIONS] = f"{option} {java_options}".strip()
+    if not terminal and str(conf.get(_CONSOLE_PROGRESS, "false")).lower() == "true":
+        conf[_CONSOLE_PROGRESS] = "false"
+    return conf
 
 
 def build_spark_session(spark_conf: dict[str, object], app_name: str) -> SparkSession:
@@ -67,44 +99,82 @@ class SparkHooks:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        spark_conf = dict(context.config_loader["spark"])
+        spark_conf = with_driver_logging(
+            dict(context.config_loader["spark"]),
+            context.project_path / LOG4J2_CONFIG,
+            terminal=sys.stderr.isatty(),
+        )
         spark = build_spark_session(spark_conf, app_name=context.project_path.name)
         logger.info(
             "SparkSession ready: master=%s, env=%s",
             spark.sparkContext.master,
-            context.env,
+            context.env or getattr(context.config_loader, "default_run_env", None),
         )
 
 
 class NodeTimingHooks:
-    """Logs each node's wall time once its outputs are saved, and a summary at the end.
+    """Logs the run's progress, one line as each node starts and one as it ends, and a
+    summary of node times at the end.
 
     A node's time runs from the first load of its inputs to the last save of its outputs:
     Spark is lazy, so most of a Spark node's work happens when its output is written, after
-    the node function has returned. The summary lists the slowest nodes first with their
-    share of the run, so a run's cost is read in one place.
+    the node function has returned. The end line gives the rows of each output whose count
+    costs no Spark job: a pandas frame's length, a local Parquet folder's footers
+    (:meth:`SparkDataset.saved_rows`); counting any other Spark output would read it again.
+    The summary lists the slowest nodes first with their share of the run, so a run's cost
+    is read in one place.
     """
 
     def __init__(self, summary_rows: int = 15) -> None:
         self._summary_rows = summary_rows
-        self._started: dict[str, float] = {}
+        self._catalog: CatalogProtocol | None = None
+        self._total = 0
+        self._started: dict[str, tuple[int, float]] = {}
         self._unsaved: dict[str, int] = {}
+        self._rows: dict[str, list[str]] = {}
         self._durations: dict[str, float] = {}
 
     def _start(self, node: Node) -> None:
-        if node.name not in self._started:
-            self._started[node.name] = time.perf_counter()
+        if node.name in self._started or node.name in self._durations:
+            return
+        number = len(self._started) + len(self._durations) + 1
+        self._started[node.name] = (number, time.perf_counter())
+        logger.info("%s %s", self._position(number), node.name)
+
+    def _position(self, number: int) -> str:
+        width = len(str(self._total))
+        return f"[{number:>{width}}/{self._total}]"
+
+    def _saved_rows(self, dataset_name: str, data: Any) -> int | None:
+        if isinstance(data, pd.DataFrame):
+            return len(data)
+        dataset = self._catalog.get(dataset_name) if self._catalog is not None else None
+        return dataset.saved_rows() if isinstance(dataset, SparkDataset) else None
 
     def _finish(self, node: Node) -> None:
-        started = self._started.pop(node.name, None)
-        if started is not None:
-            self._durations[node.name] = time.perf_counter() - started
-            logger.info("%s: %.1f s", node.name, self._durations[node.name])
+        number, started = self._started.pop(node.name, (0, None))
+        if started is None:
+            return
+        self._durations[node.name] = time.perf_counter() - started
+        rows = self._rows.pop(node.name, [])
+        logger.info(
+            "%s %s: %.1f s%s",
+            self._position(number),
+            node.name,
+            self._durations[node.name],
+            f", rows: {', '.join(rows)}" if rows else "",
+        )
 
     @hook_impl
-    def before_pipeline_run(self) -> None:
+    def after_catalog_created(self, catalog: CatalogProtocol) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline: Pipeline) -> None:
+        self._total = len(pipeline.nodes)
         self._started.clear()
         self._unsaved.clear()
+        self._rows.clear()
         self._durations.clear()
 
     @hook_impl
@@ -122,7 +192,10 @@ class NodeTimingHooks:
             self._finish(node)
 
     @hook_impl
-    def after_dataset_saved(self, node: Node) -> None:
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
+        rows = self._saved_rows(dataset_name, data)
+        if rows is not None:
+            self._rows.setdefault(node.name, []).append(f"{dataset_name} {rows:,}")
         self._unsaved[node.name] = self._unsaved.get(node.name, 1) - 1
         if self._unsaved[node.name] <= 0:
             self._finish(node)

@@ -8,6 +8,7 @@ from omegaconf.resolvers import oc
 
 from sparkify_kedro.config_resolvers import required_env, unless_env
 from sparkify_kedro.hooks import NodeTimingHooks, SparkHooks
+from sparkify_kedro.known_warnings import ignore_known_warnings
 from sparkify_kedro.model_versions import ModelVersionHooks
 from sparkify_kedro.run_history import RunHistoryHooks
 
@@ -16,6 +17,9 @@ from sparkify_kedro.run_history import RunHistoryHooks
 # the metrics, the split, the model and the reports to that run. ModelVersionHooks loads
 # best_model and best_model_info at the same version (--load-versions names one of them).
 HOOKS = (SparkHooks(), NodeTimingHooks(), ModelVersionHooks(), RunHistoryHooks())
+
+# Python warnings nobody here can act on (only those: every other one shows).
+ignore_known_warnings()
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from kedro.io.core import DatasetError
 from kedro_datasets._typing import TablePreview
 from kedro_datasets.spark import SparkDataset as _KedroSparkDataset
@@ -119,6 +121,17 @@ class SparkDataset(_KedroSparkDataset):
     def path(self) -> str:
         """The path Spark reads, with its scheme (``s3a://...``) if it has one."""
         return strip_dbfs_prefix(self._fs_prefix + str(self._get_load_path()))
+
+    def saved_rows(self) -> int | None:
+        """The rows of the saved dataset, summed from its Parquet files' footers.
+
+        No Spark job reads the data: each footer holds its file's row count. ``None`` for
+        another format or a path on a remote filesystem (one request per file there).
+        """
+        if self._file_format != "parquet" or "://" in self.path:
+            return None
+        files = Path(self.path).rglob("*.parquet")
+        return sum(pq.read_metadata(file).num_rows for file in files)
 
     def _uses_commit_marker(self) -> bool:
         return self._file_format != "delta"

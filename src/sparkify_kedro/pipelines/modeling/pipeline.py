@@ -75,10 +75,19 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
         "modeling.cross_validation",
         *[f"modeling.algorithms.{algorithm}" for algorithm in ALGORITHMS],
     }
+    # Each model's result and test scores leave the namespace under a flat name,
+    # <feature_set>__<algorithm>_result: the collecting nodes outside every namespace read
+    # them, and Kedro reserves dotted names for a node's own namespace (it warns otherwise).
+    exported = {
+        f"{algorithm}_{output}": f"{feature_set}{RESULT_KEY_SEPARATOR}{algorithm}_{output}"
+        for algorithm in ALGORITHMS
+        for output in ("result", "test_scores")
+    }
     return pipeline(
         base,
         namespace=feature_set,
         inputs={_MODELING_ROWS, _SPLIT},
+        outputs=exported,
         parameters={
             **{name: name for name in shared_parameters},
             "feature_set_groups": f"modeling.feature_sets.{feature_set}",
@@ -88,12 +97,12 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
 
 def create_pipeline(**kwargs) -> Pipeline:
     # Every (feature set, algorithm) result and test scores, by keyword
-    # <feature_set>__<algorithm>.
-    keys = {
-        f"{feature_set}{RESULT_KEY_SEPARATOR}{algorithm}": f"{feature_set}.{algorithm}"
+    # <feature_set>__<algorithm>, the prefix of their dataset names.
+    keys = [
+        f"{feature_set}{RESULT_KEY_SEPARATOR}{algorithm}"
         for feature_set in FEATURE_SETS
         for algorithm in ALGORITHMS
-    }
+    ]
     shared = Pipeline(
         [
             Node(
@@ -125,7 +134,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 collect_model_results,
-                inputs={key: f"{name}_result" for key, name in keys.items()},
+                inputs={key: f"{key}_result" for key in keys},
                 outputs="model_results",
                 name="collect_model_results",
             ),
@@ -133,7 +142,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 collect_test_scores,
                 inputs={
                     "baseline_test_scores": "baseline_test_scores",
-                    **{key: f"{name}_test_scores" for key, name in keys.items()},
+                    **{key: f"{key}_test_scores" for key in keys},
                 },
                 outputs="test_scores",
                 name="collect_test_scores",
