@@ -11,6 +11,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
+from sparkify_kedro.pipelines.modeling.measurement import evaluate_models
 from sparkify_kedro.pipelines.modeling.nodes import (
     evaluate_baselines,
     select_feature_columns,
@@ -24,7 +25,6 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
 from sparkify_kedro.pipelines.modeling.selection import (
     collect_model_results,
     collect_test_scores,
-    evaluate_models,
     select_best_model,
 )
 from tests.pipelines.modeling.conftest import (

@@ -2,7 +2,7 @@
 
 Each (algorithm, feature set) is tuned once by user-grouped cross-validation on the tuning
 cutoffs, then refitted on each rolling-origin training set and scored on its test cutoff
-(``rolling_origin.py`` makes the plan; ``selection.py`` chooses and measures).
+(``rolling_origin.py`` makes the plan; ``selection.py`` chooses; ``measurement.py`` measures).
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ its own Kedro namespace; its parameters (the feature groups) come from
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
+from sparkify_kedro.pipelines.modeling.measurement import (
+    build_best_model_test_curve,
+    evaluate_models,
+    summarise_model_metrics,
+)
 from sparkify_kedro.pipelines.modeling.nodes import (
     evaluate_baselines,
     refit_best_model,
@@ -19,13 +24,10 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
 )
 from sparkify_kedro.pipelines.modeling.selection import (
     RESULT_KEY_SEPARATOR,
-    build_best_model_test_curve,
     build_feature_weights,
     collect_model_results,
     collect_test_scores,
-    evaluate_models,
     select_best_model,
-    summarise_model_metrics,
 )
 
 #: Namespaces, one per feature set; their groups are in parameters ``modeling.feature_sets``.
