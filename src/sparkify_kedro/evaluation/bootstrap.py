@@ -10,15 +10,13 @@ import numpy as np
 
 from sparkify_kedro.evaluation._counting import (
     _auc_pr_of_counts,
-    _binary,
-    _chunk_size,
     _class_ranking,
     _ranking,
     _ranking_metrics,
-    _scores,
     _threshold_metrics_of_counts,
     _Workspace,
 )
+from sparkify_kedro.evaluation._inputs import _binary, _chunk_size, _scores
 from sparkify_kedro.evaluation.definitions import (
     BOOTSTRAP_METRICS,
     CEILING,

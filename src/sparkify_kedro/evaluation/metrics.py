@@ -8,13 +8,11 @@ import numpy as np
 import pandas as pd
 
 from sparkify_kedro.evaluation._counting import (
-    _binary,
     _point_ranking_metrics,
     _ranking,
-    _scores,
     _threshold_metrics_of_counts,
-    _weights,
 )
+from sparkify_kedro.evaluation._inputs import _binary, _scores, _weights
 from sparkify_kedro.evaluation.definitions import (
     RANKING_METRICS,
     TOP_DECILE,
