@@ -13,10 +13,11 @@ def ignore_known_warnings() -> None:
     """Add the project's narrow ``ignore`` filters to Python's warning filters."""
     # Kedro 1.7 (the latest) registers its resolvers, and the project's through it, with
     # OmegaConf.register_new_resolver, which omegaconf 2.4 deprecates: three warnings per
-    # run that only Kedro can fix. Remove once Kedro calls register_resolver.
+    # run that only Kedro can fix; kedro-mlflow 2.0 (the latest) registers its own the
+    # same way. Remove once they call register_resolver.
     warnings.filterwarnings(
         "ignore",
         message=r"register_new_resolver\(\) is deprecated",
         category=UserWarning,
-        module=r"kedro\.config\.omegaconf_config",
+        module=r"kedro\.config\.omegaconf_config|kedro_mlflow\.framework\.hooks\.mlflow_hook",
     )
