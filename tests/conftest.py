@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import execnet
 import pytest
 from pyspark.sql import SparkSession
 from xdist.scheduler import LoadScopeScheduling
@@ -51,6 +52,13 @@ time.tzset()
 # Spark's Python workers run this interpreter, with the project's packages.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # An xdist worker's __main__ (execnet's bootstrap) has neither __spec__ nor __file__,
+    # which pyspark.sql.connect takes for a doctest run without its dependencies: it then
+    # calls sys.exit(0) when imported (MLflow's log_model imports it). Name the file.
+    _main = sys.modules["__main__"]
+    if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+        _main.__file__ = execnet.__file__
 
 
 @pytest.fixture(scope="session")

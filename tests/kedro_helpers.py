@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,20 @@ def captured_output(path: Path) -> Iterator[Path]:
             os.close(target)
             if previous is not None:
                 console.setStream(previous)
+
+
+#: The progress lines of ``NodeTimingHooks``: "[ 4/62] <node>" when a node starts and
+#: "[ 4/62] <node>: 12.3 s[, rows: ...]" when it ends (node names with their namespace).
+_PROGRESS = re.compile(r"\[\s*\d+/\d+\] (?P<node>[\w.]+)(?P<finished>: [\d.]+ s.*)?$")
+
+
+def nodes_started(lines: Iterable[str]) -> set[str]:
+    """The nodes whose start a run's progress lines (or log messages) show."""
+    found = (_PROGRESS.search(line.rstrip()) for line in lines)
+    return {m["node"] for m in found if m and m["finished"] is None}
+
+
+def nodes_finished(lines: Iterable[str]) -> set[str]:
+    """The nodes whose end a run's progress lines (or log messages) show."""
+    found = (_PROGRESS.search(line.rstrip()) for line in lines)
+    return {m["node"] for m in found if m and m["finished"] is not None}

@@ -18,7 +18,7 @@ from kedro.framework.project import pipelines
 from kedro.io import MemoryDataset
 
 from tests.conftest import SMALL_DEMO_PARAMS
-from tests.kedro_helpers import kedro_session
+from tests.kedro_helpers import kedro_session, nodes_started
 
 
 @pytest.fixture(scope="module")
@@ -75,15 +75,6 @@ def test_the_feature_and_model_stages_are_resume_points(catalog):
         assert all(_is_saved(catalog, dataset) for dataset in node.inputs), name
 
 
-def _nodes_run(records: list[logging.LogRecord]) -> set[str]:
-    prefix = "Running node: "
-    return {
-        record.getMessage()[len(prefix) :].split(":")[0].strip()
-        for record in records
-        if record.getMessage().startswith(prefix)
-    }
-
-
 def test_a_run_stopped_during_modeling_does_not_tune_finished_models_again(
     small_demo_data_root, tmp_path, caplog
 ):
@@ -112,10 +103,9 @@ def test_a_run_stopped_during_modeling_does_not_tune_finished_models_again(
     ):
         session.run(pipeline_names=["demo"], only_missing_outputs=True)
 
-    # Kedro logs node names without their namespace: which tuning ran is told by the files
-    assert _nodes_run(caplog.records) == {
+    assert nodes_started(record.getMessage() for record in caplog.records) == {
         "prepare_modeling_rows",  # the cached rows live in memory
-        "tune_and_evaluate_gbt",
+        "all.tune_and_evaluate_gbt",
         "evaluate_models",
     }
     assert {path: path.stat().st_mtime_ns for path in kept_results} == kept_results

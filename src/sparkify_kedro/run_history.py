@@ -204,9 +204,16 @@ class RunHistoryHooks:
             return
         started = time.perf_counter()
         client = MlflowClient()
-        self._log_values(client, self._run_id)
-        self._log_files(client, self._run_id, pipeline, catalog)
-        self._log_model(client, self._run_id)
+        try:
+            self._log_values(client, self._run_id)
+            self._log_files(client, self._run_id, pipeline, catalog)
+            self._log_model(client, self._run_id)
+        except BaseException:
+            # kedro-mlflow ends the run after this hook: left open, the run would take the
+            # records of the process's next Kedro run (tests, notebooks).
+            mlflow.end_run(status="FAILED")
+            self._run_id, self._outputs = None, {}
+            raise
         logger.info(
             "MLflow run %s recorded in %s (%.1f s)",
             self._run_id,
