@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 import time
 import warnings
@@ -50,6 +51,11 @@ with warnings.catch_warnings(record=True):
     )
 
 logger = logging.getLogger(__name__)
+
+#: The tracking server the user named, if any, read before MLflow runs in this process:
+#: ``mlflow.set_tracking_uri`` (kedro-mlflow calls it for every run) also exports
+#: MLFLOW_TRACKING_URI, which conf/base/mlflow.yml would then take for the user's choice.
+_USER_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
 
 #: The folder of the report files; their path below it is kept in the run's artifacts.
 REPORTING_FOLDER = "08_reporting"
@@ -174,8 +180,14 @@ class RunHistoryHooks:
         self._data_root: str | None = None
         self._save_version: str | None = None
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def after_context_created(self, context: KedroContext) -> None:
+        # Before kedro-mlflow reads conf/base/mlflow.yml: the store of an earlier run of this
+        # process (a notebook, the tests) must not become this run's.
+        if _USER_TRACKING_URI is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = _USER_TRACKING_URI
         self._data_root = str(context.config_loader["globals"]["data_root"])
 
     @hook_impl
