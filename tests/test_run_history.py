@@ -139,12 +139,14 @@ def test_nested_records_become_dotted_parameters():
     }
 
 
+def _demo_store(small_demo_data_root: Path) -> str:
+    return f"sqlite:///{small_demo_data_root}/mlruns/mlflow.db"
+
+
 @pytest.fixture(scope="module")
 def demo_run(small_demo_data_root: Path, mlflow_store: Path):
     """The MLflow run of the session's small demo, in the store under its data root."""
-    uri = f"sqlite:///{small_demo_data_root}/mlruns/mlflow.db"
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
+    client = MlflowClient(_demo_store(small_demo_data_root))
     experiment = client.get_experiment_by_name(EXPERIMENT)
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.params["data_root"] == str(small_demo_data_root)
@@ -202,6 +204,8 @@ def test_a_training_run_records_its_parameters_split_and_metrics_with_intervals(
 
 def test_the_logged_model_scores_as_best_model(demo_run, small_demo_data_root):
     _, run = demo_run
+    # every Kedro run of this process points MLflow at its own store: the demo's, here
+    mlflow.set_tracking_uri(_demo_store(small_demo_data_root))
     logged = mlflow.spark.load_model(run.data.tags[MODEL_URI_TAG])
     best_model = load_dataset("best_model", small_demo_data_root)
     features = load_dataset("scoring_features", small_demo_data_root)
