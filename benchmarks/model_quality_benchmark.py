@@ -92,7 +92,7 @@ def summarise(data_root: Path) -> dict:
     }
 
 
-def _commit() -> str:
+def commit_label() -> str:
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args],
@@ -106,7 +106,7 @@ def _commit() -> str:
     return git("rev-parse", "--short", "HEAD") + dirty
 
 
-def _machine() -> str:
+def machine_label() -> str:
     memory_kb = next(
         int(line.split()[1])
         for line in Path("/proc/meminfo").read_text().splitlines()
@@ -217,9 +217,9 @@ def main() -> None:
         "users": args.users,
         "seed": args.seed,
         "pipeline_seconds": round(elapsed),
-        "commit": _commit(),
+        "commit": commit_label(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": _machine(),
+        "machine": machine_label(),
         "load_before": load_before,
         "load_after": f"{os.getloadavg()[0]:.1f}",
         **summarise(data_root),
