@@ -7,6 +7,10 @@ says which node of how many starts and ends, with the rows of its pandas outputs
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 
 import pandas as pd
 import pytest
@@ -14,7 +18,13 @@ from kedro.pipeline import Node, Pipeline
 
 from sparkify_kedro import hooks
 from sparkify_kedro.datasets import SparkDataset
-from sparkify_kedro.hooks import NodeTimingHooks, with_driver_logging
+from sparkify_kedro.hooks import (
+    LOG4J2_CONFIG,
+    NodeTimingHooks,
+    native_blas_loadable,
+    with_driver_logging,
+)
+from tests.kedro_helpers import PROJECT_ROOT
 
 
 def _identity(x):
@@ -84,6 +94,67 @@ def test_the_driver_reads_the_project_log4j2_file(tmp_path):
     conf = {"spark.driver.extraJavaOptions": chosen}
     assert with_driver_logging(conf, config, terminal=True) == conf  # a file set stays
     assert with_driver_logging({}, tmp_path / "missing", terminal=True) == {}
+
+
+@pytest.mark.parametrize("native_blas", [True, False])
+def test_native_blas_is_not_looked_for_where_there_is_none(tmp_path, native_blas):
+    conf = {"spark.driver.extraJavaOptions": "-Xss4m"}
+    conf = with_driver_logging(conf, tmp_path / "missing", True, native_blas)
+    options = conf["spark.driver.extraJavaOptions"]
+    assert ("-Ddev.ludovic.netlib.blas.allowNative=false" in options) is not native_blas
+    assert options.startswith("-Xss4m")
+    assert with_driver_logging(conf, tmp_path / "missing", True, native_blas) == conf
+
+
+#: A fresh driver (its own JVM: the test session's is already configured) with the
+#: project's driver settings: a query whose task binary passes Spark's 1,000 KiB warning
+#: size, and a model fit that makes Spark ML pick its BLAS.
+_QUIET_DRIVER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.linalg import Vectors
+    from pyspark.sql import SparkSession, functions as F
+    from sparkify_kedro.hooks import native_blas_loadable, with_driver_logging
+
+    conf = with_driver_logging(
+        {"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1",
+         "spark.driver.bindAddress": "127.0.0.1"},
+        Path(sys.argv[1]), terminal=False, native_blas=native_blas_loadable(),
+    )
+    builder = SparkSession.builder.master("local[1]")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    padding = F.lit("x" * 2_000_000)
+    text = F.concat(F.col("id").cast("string"), padding)
+    spark.range(2, numPartitions=1).select(F.length(text)).collect()
+    rows = [(float(i % 2), Vectors.dense([i, i % 7])) for i in range(20)]
+    LogisticRegression(maxIter=3).fit(spark.createDataFrame(rows, ["label", "features"]))
+    spark.stop()
+    print("done")
+    """
+)
+
+
+def test_the_driver_says_nothing_of_task_binary_sizes_or_a_missing_native_blas(
+    tmp_path,
+):
+    script = tmp_path / "driver.py"
+    script.write_text(_QUIET_DRIVER)
+    done = subprocess.run(
+        [sys.executable, str(script), str(PROJECT_ROOT / LOG4J2_CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.strip() == "done"
+    assert "Broadcasting large task binary" not in done.stderr
+    assert "netlib" not in done.stderr, (native_blas_loadable(), done.stderr)
 
 
 @pytest.mark.parametrize(("terminal", "shown"), [(True, True), (False, "false")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -26,23 +27,45 @@ logger = logging.getLogger(__name__)
 LOG4J2_CONFIG = Path("conf") / "log4j2.properties"
 _JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 _CONSOLE_PROGRESS = "spark.ui.showConsoleProgress"
+#: Spark ML's BLAS (dev.ludovic.netlib) tries the system's native library first, and its
+#: JNI code prints a "dlopen(libblas.so.3) failed" line to stderr when there is none.
+_NATIVE_BLAS_LIBRARY = "libblas.so.3"
+_NO_NATIVE_BLAS = "-Ddev.ludovic.netlib.blas.allowNative=false"
+
+
+def native_blas_loadable() -> bool:
+    """Whether this machine has the native BLAS library Spark ML would load."""
+    try:
+        ctypes.CDLL(_NATIVE_BLAS_LIBRARY)
+    except OSError:
+        return False
+    return True
 
 
 def with_driver_logging(
-    spark_conf: dict[str, object], log4j2_config: Path, terminal: bool
+    spark_conf: dict[str, object],
+    log4j2_config: Path,
+    terminal: bool,
+    native_blas: bool = True,
 ) -> dict[str, object]:
     """``spark_conf`` with the project's driver log settings added.
 
     The driver reads ``log4j2_config`` (if the file exists and no log4j2 file is set
     already). Spark's console progress bar redraws itself with carriage returns several times
     a second: it stays on, if the configuration asks for it, only when stderr is a
-    ``terminal``; in a log file it would add one unreadable line per long stage.
+    ``terminal``; in a log file it would add one unreadable line per long stage. Without a
+    ``native_blas`` library on the machine, Spark ML is told not to look for one: it uses
+    its Java BLAS either way, and the failed look-up prints a line of its own.
     """
     conf = dict(spark_conf)
     java_options = str(conf.get(_JAVA_OPTIONS, ""))
     if log4j2_config.is_file() and "log4j2.configurationFile" not in java_options:
         option = f"-Dlog4j2.configurationFile={log4j2_config.resolve()}"
-        conf[_JAVA_OPTIONS] = f"{option} {java_options}".strip()
+        java_options = f"{option} {java_options}".strip()
+    if not native_blas and "netlib.blas.allowNative" not in java_options:
+        java_options = f"{java_options} {_NO_NATIVE_BLAS}".strip()
+    if java_options:
+        conf[_JAVA_OPTIONS] = java_options
     if not terminal and str(conf.get(_CONSOLE_PROGRESS, "false")).lower() == "true":
         conf[_CONSOLE_PROGRESS] = "false"
     return conf
@@ -103,6 +126,7 @@ class SparkHooks:
             dict(context.config_loader["spark"]),
             context.project_path / LOG4J2_CONFIG,
             terminal=sys.stderr.isatty(),
+            native_blas=native_blas_loadable(),
         )
         spark = build_spark_session(spark_conf, app_name=context.project_path.name)
         logger.info(
