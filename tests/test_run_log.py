@@ -19,6 +19,18 @@ from tests.kedro_helpers import PROJECT_ROOT
 #: Empty: every warning a small demo run showed was fixed where it came from.
 ALLOWED_WARNINGS: dict[str, str] = {}
 
+#: The lines a run shows besides its progress ("[ n/N] node", "[ n/N] node: 1.2 s, rows: ...")
+#: and its node-time summary, each with why it is worth a line.
+ALLOWED_LINES: dict[str, str] = {
+    r"INFO Kedro project sparkify_kedro$": "which project runs",
+    r"INFO SparkSession ready: master=\S+, env=\w+$": "where Spark runs: local or a cluster",
+    r"INFO MLflow run \w+ recorded in \S+ \([\d.]+ s\)$": "where the run history went",
+}
+_PROGRESS_LINE = re.compile(r"INFO \[\s*\d+/\d+\] [\w.]+(: [\d.]+ s(, rows: .*)?)?$")
+_SUMMARY_LINE = re.compile(
+    r"INFO Node time: [\d.]+ s over \d+ nodes, slowest first$"
+    r"|^\s+[\d.]+ s\s+[\d.]+ %\s+(\S+|the other \d+ nodes)$"
+)
 _TIMESTAMP = re.compile(r"^(\d\d/\d\d/\d\d )?\d\d:\d\d:\d\d ")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NODE_END = re.compile(r"\] (?P<node>\S+): (?P<seconds>\d+\.\d) s(, rows: .*)?$")
@@ -58,3 +70,17 @@ def test_no_warnings_but_the_allowed_ones(small_demo_log):
         and not any(re.search(allowed, line) for allowed in ALLOWED_WARNINGS)
     ]
     assert not warnings, "\n".join(warnings)
+
+
+def test_a_run_shows_its_progress_and_nothing_else(small_demo_log):
+    shown = [line for line in small_demo_log.splitlines() if line.strip()]
+    others = [
+        line
+        for line in shown
+        if not _PROGRESS_LINE.search(line)
+        and not _SUMMARY_LINE.search(line)
+        and not any(re.search(allowed, line) for allowed in ALLOWED_LINES)
+    ]
+    assert not others, "\n".join(others)
+    for allowed in ALLOWED_LINES:  # each allowed line is there once: none is stale
+        assert sum(bool(re.search(allowed, line)) for line in shown) == 1, allowed
