@@ -18,6 +18,7 @@ from sparkify_kedro.pipelines.modeling.nodes import (
     tune_and_evaluate,
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
+    fitting_partitions,
     origin_rows,
     plan_rolling_origin,
     prepare_modeling_rows,
@@ -50,7 +51,7 @@ def plan(model_input_table):
 @pytest.fixture(scope="module")
 def modeling_rows(model_input_table, plan):
     return prepare_modeling_rows(
-        model_input_table, plan, FAST_CROSS_VALIDATION["num_folds"], 1
+        model_input_table, plan, FAST_CROSS_VALIDATION["num_folds"], {"partitions": 1}
     )
 
 
@@ -98,6 +99,43 @@ def test_tuning_rows_of_one_class_stop_with_a_clear_error(spark, label):
     table = spark.createDataFrame(rows, MODEL_INPUT_SCHEMA)
     with pytest.raises(ValueError, match="both classes are needed"):
         plan_rolling_origin(table, horizon_days=7, test_cutoffs=2)
+
+
+def test_the_plan_counts_every_planned_row(plan):
+    assert plan["n_rows"] == 320  # 4 cutoffs x 80 users (synthetic_rows)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [(0, 1), (1, 1), (50_000, 1), (50_001, 2), (150_000, 3), (150_001, 4)],
+)
+def test_fitting_partitions_hold_at_most_rows_per_partition(rows, expected):
+    assert fitting_partitions(rows, {"rows_per_partition": 50_000}) == expected
+    partitions = fitting_partitions(
+        rows, {"rows_per_partition": 50_000, "partitions": None}
+    )
+    assert partitions == expected
+    # the fewest partitions that keep each under the size: one fewer would overflow
+    assert rows <= partitions * 50_000
+    assert partitions == 1 or rows > (partitions - 1) * 50_000
+
+
+def test_a_set_number_of_partitions_overrides_the_derivation():
+    assert fitting_partitions(10**9, {"rows_per_partition": 10, "partitions": 2}) == 2
+    for setting in ({"partitions": 0}, {"rows_per_partition": 0, "partitions": None}):
+        with pytest.raises(ValueError, match="must be >= 1"):
+            fitting_partitions(100, setting)
+
+
+def test_the_modeling_rows_sit_in_the_derived_partitions(model_input_table, plan):
+    per_partition = plan["n_rows"] // 3 + 1  # 320 rows: three partitions
+    rows = prepare_modeling_rows(
+        model_input_table, plan, 2, {"rows_per_partition": per_partition}
+    )
+    try:
+        assert rows.rdd.getNumPartitions() == 3
+    finally:
+        rows.unpersist()
 
 
 def test_origin_rows_hold_their_cutoffs_with_balanced_weights(modeling_rows, plan):

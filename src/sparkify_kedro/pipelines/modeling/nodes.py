@@ -28,6 +28,7 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
     USER,
     WEIGHT,
     at_cutoffs,
+    fitting_partitions,
     in_stable_order,
     origin_rows,
     with_class_weights,
@@ -241,11 +242,14 @@ def evaluate_baselines(
 
 
 def refit_best_model(
-    model_input_table: DataFrame, best_model_choice: dict[str, Any], partitions: int
+    model_input_table: DataFrame,
+    best_model_choice: dict[str, Any],
+    training_partitions: dict[str, Any],
 ) -> PipelineModel:
     """The chosen pipeline refitted, class-weighted, on every labelled row.
 
-    The rows are spread over ``partitions`` partitions for the fit.
+    The rows are spread over the partitions :func:`fitting_partitions` gives for their
+    number (``modeling.training_partitions``).
     """
     counts = model_input_table.agg(
         F.count(F.lit(1)).alias("n"),
@@ -264,5 +268,8 @@ def refit_best_model(
         WEIGHT,
     )
     return pipeline.fit(
-        in_stable_order(with_class_weights(model_input_table, n, churners), partitions)
+        in_stable_order(
+            with_class_weights(model_input_table, n, churners),
+            fitting_partitions(n, training_partitions),
+        )
     )

@@ -10,6 +10,7 @@ cutoffs (the *tuning cutoffs*), which are never test rows.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,6 +90,7 @@ def plan_rolling_origin(
     return {
         "horizon_days": horizon_days,
         "cutoffs": [_iso(cutoff) for cutoff in cutoffs],
+        "n_rows": sum(rows for rows, _ in counts.values()),
         "tuning_cutoffs": tuning["train_cutoffs"],
         "n_tuning": tuning["n_train"],
         "tuning_churners": tuning["train_churners"],
@@ -117,6 +119,30 @@ def with_class_weights(rows: DataFrame, n: int, churners: int) -> DataFrame:
     )
 
 
+def fitting_partitions(n_rows: int, training_partitions: dict[str, Any]) -> int:
+    """How many partitions ``n_rows`` rows are fitted on (``modeling.training_partitions``).
+
+    ``partitions``, when set, decides; otherwise one partition per ``rows_per_partition``
+    rows, at least one. Spark ML on small data is job overhead: one partition makes each
+    optimiser pass a single task, and more only pay once a partition's share of a pass
+    costs more than a task does.
+    """
+    override = training_partitions.get("partitions")
+    if override is not None:
+        if int(override) < 1:
+            raise ValueError(
+                f"modeling.training_partitions.partitions must be >= 1, got {override}."
+            )
+        return int(override)
+    per_partition = int(training_partitions["rows_per_partition"])
+    if per_partition < 1:
+        raise ValueError(
+            "modeling.training_partitions.rows_per_partition must be >= 1, "
+            f"got {per_partition}."
+        )
+    return max(1, math.ceil(n_rows / per_partition))
+
+
 def in_stable_order(rows: DataFrame, partitions: int) -> DataFrame:
     """``rows`` hash-partitioned by user and sorted by (user, cutoff) in each partition.
 
@@ -131,20 +157,20 @@ def prepare_modeling_rows(
     model_input_table: DataFrame,
     split_summary: dict[str, Any],
     num_folds: int,
-    partitions: int,
+    training_partitions: dict[str, Any],
 ) -> DataFrame:
     """The rows of every planned cutoff with a cross-validation fold, cached.
 
     ``cv_fold`` is a hash of ``user_id``, so all rows of a user share a fold and no user is
-    in both the fitting and the validation rows of a fold. The rows sit in ``partitions``
-    stable partitions and are cached: every model of every feature set reads them. One
+    in both the fitting and the validation rows of a fold. The rows sit in stable
+    partitions, as many as :func:`fitting_partitions` gives for the plan's rows, and are cached: every model of every feature set reads them. One
     job fills the cache and checks that every fold holds tuning rows (so that no fold of
     any model fits or validates on nothing).
     """
     folds = F.pmod(F.xxhash64(USER), F.lit(num_folds)).cast("int")
     rows = in_stable_order(
         at_cutoffs(model_input_table, split_summary["cutoffs"]).withColumn(FOLD, folds),
-        partitions,
+        fitting_partitions(split_summary["n_rows"], training_partitions),
     ).cache()
     tuning = F.col(CUTOFF).isin(
         [datetime.fromisoformat(cutoff) for cutoff in split_summary["tuning_cutoffs"]]
