@@ -46,6 +46,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold
 
 from sparkify_kedro import evaluation
+from sparkify_kedro.pipelines.simulation.nodes import PROFILE_TRAITS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REPORT = PROJECT_ROOT / "docs" / "ceiling_reachability.md"
@@ -58,14 +59,6 @@ MOOD_RATES = {
     "warnings": ["Settings", "Downgrade", "Help"],
 }
 SESSION_WEIGHTS = (0.1, 0.3)
-LATENT_TRAITS = [
-    "engagement",
-    "satisfaction",
-    "satisfaction_trend",
-    "ad_tolerance",
-    "price_sensitivity",
-    "session_gap_days",
-]
 FOLDS, DRAWS, SEED = 5, 1000, 0
 
 
@@ -122,7 +115,7 @@ def mood_estimates(sessions: pd.DataFrame, cutoffs: list[pd.Timestamp]) -> pd.Da
 def latent_state(rows: pd.DataFrame, truth: pd.DataFrame, start: str) -> pd.DataFrame:
     """The simulator's traits and the decline's progress (weeks, rate) at each cutoff."""
     state = rows[KEYS].merge(
-        truth[["user_id", *LATENT_TRAITS, "decline_start", "decline_rate"]],
+        truth[["user_id", *PROFILE_TRAITS, "decline_start", "decline_rate"]],
         on="user_id",
     )
     weeks_declining = (

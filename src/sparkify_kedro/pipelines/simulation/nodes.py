@@ -56,7 +56,8 @@ _PROFILE_ARROW_SCHEMA = pa.schema(
         for f in PROFILE_SCHEMA.fields
     ]
 )
-_PROFILE_TRAITS = (
+#: The latent traits of a user profile that simulation_truth records.
+PROFILE_TRAITS = (
     "engagement",
     "satisfaction",
     "satisfaction_trend",
@@ -124,8 +125,7 @@ def _profiles_of_users(
             "registration": [p.registration_ms for p in profiles],
             "start_level": [p.start_level for p in profiles],
             **{
-                trait: [getattr(p, trait) for p in profiles]
-                for trait in _PROFILE_TRAITS
+                trait: [getattr(p, trait) for p in profiles] for trait in PROFILE_TRAITS
             },
             # Users whose satisfaction never declines have neither a start nor a rate.
             "decline_start": [
@@ -196,7 +196,7 @@ def build_simulation_truth(
         "gender",
         F.timestamp_millis("registration").alias("registration"),
         "start_level",
-        *_PROFILE_TRAITS,
+        *PROFILE_TRAITS,
         F.timestamp_millis("decline_start").alias("decline_start"),
         "decline_rate",
         churn_type.alias("churn_type"),
