@@ -285,7 +285,8 @@ def write_plot(frame: pd.DataFrame) -> None:
         xaxis={"type": "log", "title": "events (rows of the raw log)"},
         yaxis={"type": "log", "title": "seconds"},
     )
-    figure.write_html(PLOT_PATH, include_plotlyjs=True)
+    # plotly.js once beside the page (docs/plotly.min.js), not inside each regenerated page
+    figure.write_html(PLOT_PATH, include_plotlyjs="directory")
 
 
 def write_docs(frame: pd.DataFrame) -> None:
