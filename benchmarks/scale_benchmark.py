@@ -291,6 +291,7 @@ def write_plot(frame: pd.DataFrame) -> None:
 
 def write_docs(frame: pd.DataFrame) -> None:
     """The CSV, the plot and ``docs/scale.md`` from every measured row."""
+    frame = frame.astype({"events_per_s": "Int64"})  # empty for the simulation
     frame.to_csv(CSV_PATH, index=False)
     write_plot(frame)
     dates = f"{frame['date'].min()} to {frame['date'].max()}"
