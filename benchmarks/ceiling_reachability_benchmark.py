@@ -92,23 +92,34 @@ def session_table(clean_events: pd.DataFrame) -> pd.DataFrame:
 
 
 def mood_estimates(sessions: pd.DataFrame, cutoffs: list[pd.Timestamp]) -> pd.DataFrame:
-    """Per (user, cutoff): the session EWMAs of the mood-driven signals before the cutoff."""
+    """Per (user, cutoff): the session EWMAs of the mood-driven signals before the cutoff.
+
+    An EWMA's value at a session depends on that session and the earlier ones only, so each
+    is computed once along every user's sessions (as is the latest session end so far); a
+    cutoff reads the row of each user's last session started before it.
+    """
     signals = [*MOOD_RATES, "log_events", "gap_days"]
+    by_user = sessions.groupby("user_id")
+    running = sessions[["user_id", "start"]].copy()
+    for weight in SESSION_WEIGHTS:
+        for signal in signals:
+            running[f"{signal}_ewm_{weight}"] = by_user[signal].transform(
+                lambda values, w=weight: values.ewm(alpha=w).mean()
+            )
+    latest_end = by_user["end"].cummax()
     frames = []
     for cutoff in cutoffs:
-        before = sessions[sessions["start"] < cutoff]
-        by_user = before.groupby("user_id")
-        columns = {
-            f"{signal}_ewm_{weight}": by_user[signal].agg(
-                lambda values, w=weight: values.ewm(alpha=w).mean().iloc[-1]
+        before = running["start"] < cutoff
+        last = running[before].groupby("user_id").tail(1)
+        frames.append(
+            last.drop(columns="start").assign(
+                days_since_last_session=(
+                    cutoff - latest_end[last.index]
+                ).dt.total_seconds()
+                / 86400,
+                cutoff=cutoff,
             )
-            for weight in SESSION_WEIGHTS
-            for signal in signals
-        }
-        columns["days_since_last_session"] = (
-            cutoff - by_user["end"].max()
-        ).dt.total_seconds() / 86400
-        frames.append(pd.DataFrame(columns).reset_index().assign(cutoff=cutoff))
+        )
     return pd.concat(frames, ignore_index=True)
 
 

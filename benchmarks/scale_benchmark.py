@@ -62,9 +62,17 @@ class RssSampler:
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self) -> None:
-        """Read both RSS figures forever, keeping the largest since the last reset."""
+        """Read both RSS figures forever, keeping the largest since the last reset.
+
+        The JVM is looked up in /proc only until found, and again if it is gone.
+        """
+        jvm = None
         while True:
-            sizes = {"python": vm_rss_kb(os.getpid()), "jvm": vm_rss_kb(jvm_pid())}
+            jvm_kb = vm_rss_kb(jvm)
+            if not jvm_kb:
+                jvm = jvm_pid()
+                jvm_kb = vm_rss_kb(jvm)
+            sizes = {"python": vm_rss_kb(os.getpid()), "jvm": jvm_kb}
             with self._lock:
                 for name, size in sizes.items():
                     self.peaks[name] = max(self.peaks[name], size)
