@@ -33,10 +33,12 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
     origin_rows,
     with_class_weights,
 )
+from sparkify_kedro.pipelines.modeling.small_jobs import interpreted_expressions
 from sparkify_kedro.pipelines.modeling.tuning import (
     GRID_POINT,
     SCORE,
     cross_validate,
+    fit_grid,
     fit_in_parallel,
     grid_points,
     scored,
@@ -115,7 +117,24 @@ def tune_and_evaluate(
     Returns the result (plain data: parameters, ``cv_auc_pr``, threshold, feature weights
     of the latest origin's model) and the test scores: one row per test (user, cutoff) with
     ``algorithm`` (the estimator), ``label``, ``score`` and the thresholded ``prediction``.
+
+    Its queries read a few thousand rows each: they run interpreted, not compiled
+    (``small_jobs.py``).
     """
+    with interpreted_expressions(modeling_rows.sparkSession):
+        return _tune_and_evaluate(
+            modeling_rows, split_summary, feature_columns, algorithm, cross_validation
+        )
+
+
+def _tune_and_evaluate(
+    modeling_rows: DataFrame,
+    split_summary: dict[str, Any],
+    feature_columns: dict[str, list[str]],
+    algorithm: dict[str, Any],
+    cross_validation: dict[str, Any],
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """:func:`tune_and_evaluate`, in the session's current settings."""
     tuning_rows = with_class_weights(
         at_cutoffs(modeling_rows, split_summary["tuning_cutoffs"]),
         split_summary["n_tuning"],
@@ -261,15 +280,16 @@ def refit_best_model(
             f"The labelled rows hold {churners} churners among {n} rows: a churn model "
             f"cannot be trained. Use a longer log or more users."
         )
-    pipeline, _ = build_classifier_pipeline(
+    pipeline, classifier = build_classifier_pipeline(
         best_model_choice["feature_columns"],
         best_model_choice["algorithm"],
         best_model_choice["estimator_params"],
         WEIGHT,
     )
-    return pipeline.fit(
-        in_stable_order(
-            with_class_weights(model_input_table, n, churners),
-            fitting_partitions(n, training_partitions),
-        )
+    rows = in_stable_order(
+        with_class_weights(model_input_table, n, churners),
+        fitting_partitions(n, training_partitions),
     )
+    with interpreted_expressions(model_input_table.sparkSession):
+        (model,) = fit_grid(pipeline, classifier, rows, [{}])
+    return model

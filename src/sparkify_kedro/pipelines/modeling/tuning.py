@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 from sparkify_kedro import evaluation
 from sparkify_kedro.estimators import LABEL, PROBABILITY, churn_probability
 from sparkify_kedro.pipelines.modeling.rolling_origin import FOLD
+from sparkify_kedro.pipelines.modeling.small_jobs import materialised
 
 SCORE = "score"
 GRID_POINT = "grid_point"
@@ -48,23 +49,20 @@ def grid_points(classifier: Params, grid: dict[str, list[Any]] | None) -> list[d
     return builder.build()
 
 
-def _fit_grid(
+def fit_grid(
     pipeline: Pipeline, classifier: Params, rows: DataFrame, param_maps: list[dict]
 ) -> list[PipelineModel]:
     """``pipeline`` fitted on ``rows`` at each grid point of ``classifier``.
 
     The stages before the classifier (imputer, encoders, assembler, scaler) do not depend
-    on the grid: they are fitted once, their output is cached while the classifier (and,
-    for an SVM, its calibration) is fitted at each grid point; each model is the fitted
-    preprocessing followed by that point's fitted classifier stages.
+    on the grid: they are fitted once, and their output is :func:`materialised` while the
+    classifier (and, for an SVM, its calibration) is fitted at each grid point; each model
+    is the fitted preprocessing followed by that point's fitted classifier stages.
     """
-    if len(param_maps) == 1:  # nothing to share: caching would only add a job
-        return [pipeline.fit(rows, param_maps[0])]
     stages = pipeline.getStages()
     at = stages.index(classifier)
     preprocessing = Pipeline(stages=stages[:at]).fit(rows)
-    prepared = preprocessing.transform(rows).cache()
-    try:
+    with materialised(preprocessing.transform(rows)) as prepared:
         return [
             PipelineModel(
                 [
@@ -74,8 +72,6 @@ def _fit_grid(
             )
             for params in param_maps
         ]
-    finally:
-        prepared.unpersist()
 
 
 def fit_in_parallel(
@@ -93,7 +89,7 @@ def fit_in_parallel(
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         return list(
             pool.map(
-                lambda rows: _fit_grid(pipeline, classifier, rows, param_maps),
+                lambda rows: fit_grid(pipeline, classifier, rows, param_maps),
                 training_sets,
             )
         )

@@ -1,0 +1,71 @@
+"""Keeping Spark's cost per job low while modeling: many small jobs on a few thousand rows.
+
+A Spark ML fit is one Spark job per optimiser pass, and modeling runs thousands of them on
+rows counted in users x cutoffs, not in events. Each job then costs far more than its
+arithmetic: its tasks carry the whole lineage of the rows they read, and every new query
+plan is compiled to Java bytecode (Janino) before it runs. Measured on the demo's rows (a
+Java Flight Recorder profile of cross-validated logistic regression): code generation and
+the class loading it triggers took about a third of the driver's CPU, task
+(de)serialisation a sixth. The two context managers here remove most of both; the fitted
+models and their scores do not change (same rows, same order, same arithmetic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pyspark.sql import DataFrame, SparkSession
+
+#: Spark SQL settings that evaluate expressions by interpretation instead of generating
+#: and compiling code for each query: cheaper than compiling when a query reads a few
+#: thousand rows. ``factoryMode`` is an internal setting of Spark SQL (its test suites run
+#: every expression this way); ``NO_CODEGEN`` interprets every expression.
+INTERPRETED_EXPRESSIONS = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
+
+@contextmanager
+def interpreted_expressions(spark: SparkSession) -> Iterator[None]:
+    """The body's queries run with :data:`INTERPRETED_EXPRESSIONS`; the session's own
+    settings come back afterwards (the session is shared by every node of a run)."""
+    previous = {key: spark.conf.get(key, None) for key in INTERPRETED_EXPRESSIONS}
+    for key, value in INTERPRETED_EXPRESSIONS.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+@contextmanager
+def materialised(rows: DataFrame) -> Iterator[DataFrame]:
+    """``rows`` computed once and held in memory for the body's Spark jobs, then freed.
+
+    Each optimiser pass of a Spark ML fit is one Spark job, and every task of a job carries
+    the whole lineage of the rows it reads (for preprocessed rows: the preprocessing
+    stages, the caching and the reading of the modeling rows). On a few thousand rows,
+    (de)serialising that lineage costs more than the pass. With a local master, the rows
+    are therefore a local checkpoint: in memory with no lineage at all (no executor can be
+    lost there). On a cluster a lost executor must cost its tasks, not the run, so the rows
+    are cached and keep the lineage that recomputes them.
+    """
+    if not rows.sparkSession.sparkContext.master.startswith("local"):
+        cached = rows.cache()
+        try:
+            yield cached
+        finally:
+            cached.unpersist()
+        return
+    checkpoint = rows.localCheckpoint(eager=True)
+    try:
+        yield checkpoint
+    finally:
+        # DataFrame.unpersist does not release a checkpoint: its RDD holds the blocks.
+        checkpoint._jdf.queryExecution().logical().rdd().unpersist(False)

@@ -1,0 +1,90 @@
+"""Cheap Spark jobs while modeling: interpreted queries, materialised rows, same models."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from sparkify_kedro.estimators import build_classifier_pipeline
+from sparkify_kedro.pipelines.modeling.rolling_origin import WEIGHT, with_class_weights
+from sparkify_kedro.pipelines.modeling.small_jobs import (
+    INTERPRETED_EXPRESSIONS,
+    interpreted_expressions,
+    materialised,
+)
+from sparkify_kedro.pipelines.modeling.tuning import SCORE, fit_grid, scored
+
+from .conftest import FAST_ALGORITHMS, FEATURE_COLUMNS
+
+WHOLE_STAGE = "spark.sql.codegen.wholeStage"
+FACTORY_MODE = "spark.sql.codegen.factoryMode"
+
+
+def _compiled_stages(frame) -> bool:
+    """Whether the frame's physical plan has whole-stage generated code (``*(n)`` nodes)."""
+    return "*(" in frame._jdf.queryExecution().executedPlan().toString()
+
+
+def test_queries_inside_run_interpreted_and_the_settings_come_back(spark):
+    spark.conf.set(WHOLE_STAGE, "true")
+    spark.conf.unset(FACTORY_MODE)
+    frame = spark.range(10).select((F.col("id") * 3 + 1).alias("value"))
+    assert _compiled_stages(frame)
+    with interpreted_expressions(spark):
+        assert {key: spark.conf.get(key) for key in INTERPRETED_EXPRESSIONS} == (
+            INTERPRETED_EXPRESSIONS
+        )
+        inside = spark.range(10).select((F.col("id") * 3 + 1).alias("value"))
+        assert not _compiled_stages(inside)
+        assert [row.value for row in inside.collect()] == [3 * i + 1 for i in range(10)]
+    assert spark.conf.get(WHOLE_STAGE) == "true"
+    assert spark.conf.get(FACTORY_MODE, None) is None  # unset again, not set to a value
+
+
+def test_the_settings_come_back_when_the_body_fails(spark):
+    spark.conf.set(WHOLE_STAGE, "true")
+    with pytest.raises(RuntimeError, match="fit failed"):
+        with interpreted_expressions(spark):
+            raise RuntimeError("fit failed")
+    assert spark.conf.get(WHOLE_STAGE) == "true"
+
+
+def test_materialised_rows_have_no_lineage_and_are_freed_after(spark):
+    persisted = spark.sparkContext._jsc.getPersistentRDDs().size()
+    source = spark.range(100).withColumn("square", F.col("id") * F.col("id"))
+    derived = source.where(F.col("id") % 3 == 0)
+    with materialised(derived) as rows:
+        assert spark.sparkContext._jsc.getPersistentRDDs().size() == persisted + 1
+        plan = rows._jdf.queryExecution().optimizedPlan().toString()
+        # read back from memory, not recomputed from the source
+        assert "LogicalRDD" in plan and "Filter" not in plan
+        assert sorted(tuple(row) for row in rows.collect()) == [
+            (i, i * i) for i in range(0, 100, 3)
+        ]
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == persisted
+
+
+# A tree ensemble, and a linear model with its calibration (a logistic regression).
+@pytest.mark.parametrize("algorithm", ["gbt", "linear_svc"])
+def test_a_grid_fitted_on_materialised_rows_is_the_plain_fit(
+    model_input_table, algorithm
+):
+    n = model_input_table.count()
+    churners = model_input_table.where(F.col("label") == 1).count()
+    rows = with_class_weights(model_input_table, n, churners).repartition(1, "user_id")
+    settings = FAST_ALGORITHMS[algorithm]
+    pipeline, classifier = build_classifier_pipeline(
+        FEATURE_COLUMNS, settings["estimator"], settings["params"], WEIGHT
+    )
+    grid = [{classifier.getParam("maxIter"): n} for n in (2, 3)]
+    with interpreted_expressions(rows.sparkSession):
+        fitted = fit_grid(pipeline, classifier, rows, grid)
+    for model, point in zip(fitted, grid, strict=True):
+        plain = pipeline.fit(rows, point)
+        ours = scored(model, rows).select("user_id", "cutoff", SCORE)
+        theirs = scored(plain, rows).select(
+            "user_id", "cutoff", F.col(SCORE).alias("expected")
+        )
+        joined = ours.join(theirs, ["user_id", "cutoff"]).collect()
+        assert len(joined) == n
+        assert all(row[SCORE] == row["expected"] for row in joined)
