@@ -5,7 +5,7 @@ For each size, the simulated log of that many users (seed 42) is made once under
 stage runs as its own Kedro run, in order, in this process; and on the same raw files two
 floors: a scan of every field with the raw schema, and a read-and-write of every field to
 parquet. Per step: wall time, events per second, peak RSS of this Python process and of
-the Spark driver's JVM (sampled every 0.2 s). Writes ``docs/scale_benchmark.csv``, a
+the Spark driver's JVM (sampled every 0.2 s); each size runs in a process of its own. Writes ``docs/scale_benchmark.csv``, a
 log-log plot ``docs/scale_benchmark.html`` and the table ``docs/scale.md``::
 
     python benchmarks/scale_benchmark.py                          # 225, 2000, 8000, 22278 users
@@ -22,6 +22,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -324,19 +326,40 @@ def main() -> None:
     parser.add_argument("--resimulate", action="store_true")
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    if len(sizes) > 1:
+        # One process (one driver JVM) per size: a JVM's peak memory never goes down, so
+        # the sizes measured in one process would each carry the peak of the one before.
+        for users in sizes:
+            subprocess.run(
+                [sys.executable, __file__, *_same_options(args), "--sizes", str(users)],
+                check=True,
+            )
+        if not args.no_docs:
+            print(summary_table(pd.read_csv(CSV_PATH)))  # noqa: T201
+        return
 
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     bootstrap_project(PROJECT_ROOT)
-    sampler = RssSampler()
-    rows: list[dict] = []
-    for users in sorted(int(size) for size in args.sizes.split(",")):
-        print(f"{users} users", flush=True)  # noqa: T201
-        data_root = args.data_root_base / str(users)
-        rows += measure_size(users, data_root, args.resimulate, sampler)
-        if not args.no_docs:
-            write_docs(merged_with_existing(pd.DataFrame(rows)))
+    (users,) = sizes
+    print(f"{users} users", flush=True)  # noqa: T201
+    rows = measure_size(
+        users, args.data_root_base / str(users), args.resimulate, RssSampler()
+    )
+    if not args.no_docs:
+        write_docs(merged_with_existing(pd.DataFrame(rows)))
     print(summary_table(pd.DataFrame(rows)))  # noqa: T201
+
+
+def _same_options(args: argparse.Namespace) -> list[str]:
+    """The command-line options of ``args`` other than the sizes."""
+    options = ["--data-root-base", str(args.data_root_base)]
+    return (
+        options
+        + (["--resimulate"] if args.resimulate else [])
+        + (["--no-docs"] if args.no_docs else [])
+    )
 
 
 if __name__ == "__main__":
