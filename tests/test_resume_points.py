@@ -105,6 +105,7 @@ def test_a_run_stopped_during_modeling_does_not_tune_finished_models_again(
 
     assert nodes_started(record.getMessage() for record in caplog.records) == {
         "prepare_modeling_rows",  # the cached rows live in memory
+        "all.prepare_training_sets",  # so do the training sets built from them
         "all.tune_and_evaluate_gbt",
         "evaluate_models",
     }

@@ -67,8 +67,8 @@ def estimator_class(name: str) -> type[Params]:
 
 def _preprocessing_stages(
     numeric: list[str], categorical: list[str], scale: bool
-) -> tuple[list[Params], str]:
-    """Imputer, indexers/encoders, assembler (and scaler): stages and the features column."""
+) -> list[Params]:
+    """Imputer, indexers/encoders, assembler (and scaler)."""
     stages: list[Params] = []
     imputed = [f"{column}__imputed" for column in numeric]
     if numeric:
@@ -88,33 +88,39 @@ def _preprocessing_stages(
             OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep")
         )
     stages.append(VectorAssembler(inputCols=imputed + encoded, outputCol=ASSEMBLED))
-    if not scale:
-        return stages, ASSEMBLED
-    stages.append(
-        StandardScaler(
-            inputCol=ASSEMBLED, outputCol=SCALED, withMean=True, withStd=True
+    if scale:
+        stages.append(
+            StandardScaler(
+                inputCol=ASSEMBLED, outputCol=SCALED, withMean=True, withStd=True
+            )
+        )
+    return stages
+
+
+def preprocessing_pipeline(
+    feature_columns: dict[str, list[str]], scale: bool = True
+) -> Pipeline:
+    """Imputer, indexers/encoders, assembler (``assembled_features``) and, when ``scale``,
+    the scaler (``scaled_features``): what turns ``numeric`` and ``categorical`` feature
+    columns into a classifier's input vector."""
+    return Pipeline(
+        stages=_preprocessing_stages(
+            feature_columns["numeric"], feature_columns["categorical"], scale
         )
     )
-    return stages, SCALED
 
 
-def build_classifier_pipeline(
-    feature_columns: dict[str, list[str]],
-    estimator: str,
-    estimator_params: dict[str, Any],
-    weight_col: str | None = None,
+def features_column(estimator: str) -> str:
+    """The vector ``estimator`` reads: standardised for the linear models, raw for trees."""
+    return SCALED if estimator in _SCALED_ESTIMATORS else ASSEMBLED
+
+
+def classifier_pipeline(
+    estimator: str, estimator_params: dict[str, Any], weight_col: str | None = None
 ) -> tuple[Pipeline, Params]:
-    """An unfitted Spark ML ``Pipeline`` and its classifier stage (for grid parameters).
-
-    ``feature_columns`` holds ``numeric`` and ``categorical`` column names;
-    ``estimator_params`` are set on the classifier; ``weight_col`` names the row weights
-    used in fitting (scoring needs only the feature columns).
-    """
-    stages, features = _preprocessing_stages(
-        feature_columns["numeric"],
-        feature_columns["categorical"],
-        scale=estimator in _SCALED_ESTIMATORS,
-    )
+    """The classifier stages (for an SVM: the SVM and its calibration) reading the vector
+    of :func:`features_column`, and the classifier (for grid parameters)."""
+    features = features_column(estimator)
     weights = {"weightCol": weight_col} if weight_col else {}
     cls = estimator_class(estimator)
     if cls is LinearSVC:
@@ -136,11 +142,36 @@ def build_classifier_pipeline(
                 tol=1e-4,
             ),
         ]
-        return Pipeline(stages=[*stages, classifier, *calibration]), classifier
+        return Pipeline(stages=[classifier, *calibration]), classifier
     classifier = cls(
         featuresCol=features, labelCol=LABEL, **weights, **estimator_params
     )
-    return Pipeline(stages=[*stages, classifier]), classifier
+    return Pipeline(stages=[classifier]), classifier
+
+
+def build_classifier_pipeline(
+    feature_columns: dict[str, list[str]],
+    estimator: str,
+    estimator_params: dict[str, Any],
+    weight_col: str | None = None,
+) -> tuple[Pipeline, Params]:
+    """An unfitted Spark ML ``Pipeline`` and its classifier stage (for grid parameters).
+
+    ``feature_columns`` holds ``numeric`` and ``categorical`` column names;
+    ``estimator_params`` are set on the classifier; ``weight_col`` names the row weights
+    used in fitting (scoring needs only the feature columns). The scaler is there only for
+    the linear models.
+    """
+    preprocessing = preprocessing_pipeline(
+        feature_columns, scale=features_column(estimator) == SCALED
+    )
+    classifier_stages, classifier = classifier_pipeline(
+        estimator, estimator_params, weight_col
+    )
+    return (
+        Pipeline(stages=[*preprocessing.getStages(), *classifier_stages.getStages()]),
+        classifier,
+    )
 
 
 def churn_probability(probability_col: str = PROBABILITY) -> Column:

@@ -8,16 +8,19 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.ml.feature import Imputer
 from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
 from sparkify_kedro.pipelines.modeling.measurement import evaluate_models
 from sparkify_kedro.pipelines.modeling.nodes import (
     evaluate_baselines,
+    prepare_training_sets,
     select_feature_columns,
     tune_and_evaluate,
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
+    at_cutoffs,
     fitting_partitions,
     origin_rows,
     plan_rolling_origin,
@@ -138,8 +141,16 @@ def test_the_modeling_rows_sit_in_the_derived_partitions(model_input_table, plan
         rows.unpersist()
 
 
+@pytest.fixture(scope="module")
+def training_sets(modeling_rows, plan):
+    return prepare_training_sets(
+        modeling_rows, plan, FEATURE_COLUMNS, FAST_CROSS_VALIDATION
+    )
+
+
 def test_origin_rows_hold_their_cutoffs_with_balanced_weights(modeling_rows, plan):
-    train, test = origin_rows(modeling_rows, plan["origins"][1])
+    rows, fitting = origin_rows(modeling_rows, plan["origins"][1])
+    train, test = rows.where(fitting), rows.where(~fitting)
     assert {row.cutoff for row in train.select("cutoff").distinct().collect()} == set(
         CUTOFFS[:3]
     )
@@ -156,10 +167,47 @@ def test_origin_rows_hold_their_cutoffs_with_balanced_weights(modeling_rows, pla
     assert per_user.where("n > 1").count() == 0  # a user's rows share a fold
 
 
+def _keys(frame) -> set[tuple]:
+    return {
+        (row.user_id, row.cutoff) for row in frame.select("user_id", "cutoff").collect()
+    }
+
+
+def test_each_training_set_fits_on_its_rows_and_scores_the_others(
+    modeling_rows, plan, training_sets
+):
+    folds, origins = training_sets["folds"], training_sets["origins"]
+    assert len(folds) == FAST_CROSS_VALIDATION["num_folds"]
+    assert len(origins) == len(plan["origins"])
+    tuning = at_cutoffs(modeling_rows, plan["tuning_cutoffs"])
+    for fold, fold_set in enumerate(folds):
+        assert _keys(fold_set.fitting_rows()) == _keys(
+            tuning.where(f"cv_fold != {fold}")
+        )
+        assert _keys(fold_set.scored_rows()) == _keys(tuning.where(f"cv_fold = {fold}"))
+    for origin, origin_set in zip(plan["origins"], origins, strict=True):
+        train = at_cutoffs(modeling_rows, origin["train_cutoffs"])
+        test = at_cutoffs(modeling_rows, [origin["test_cutoff"]])
+        assert _keys(origin_set.fitting_rows()) == _keys(train)
+        assert _keys(origin_set.scored_rows()) == _keys(test)
+    assert origins[0].fitting_rows().count() == plan["n_tuning"]
+
+
+def test_a_training_sets_preprocessing_learns_from_its_fitting_rows_only(
+    training_sets,
+):
+    # the imputer's median of `sessions` (missing in some rows) is the fitting rows' own
+    for training_set in [*training_sets["folds"], *training_sets["origins"]]:
+        own = Imputer(inputCols=["sessions"], outputCols=["imputed"], strategy="median")
+        expected = own.fit(training_set.fitting_rows()).surrogateDF.first()["sessions"]
+        imputer = training_set.preprocessing.stages[0]
+        assert imputer.surrogateDF.first()["sessions"] == expected
+
+
 @pytest.mark.parametrize("algorithm", sorted(FAST_ALGORITHMS))
-def test_every_algorithm_separates_every_test_origin(modeling_rows, plan, algorithm):
+def test_every_algorithm_separates_every_test_origin(training_sets, plan, algorithm):
     result, scores = tune_and_evaluate(
-        modeling_rows,
+        training_sets,
         plan,
         FEATURE_COLUMNS,
         FAST_ALGORITHMS[algorithm],
@@ -187,7 +235,7 @@ def test_baselines_use_each_origins_training_median(modeling_rows, plan):
     descriptions, scores = evaluate_baselines(modeling_rows, plan, "signal")
     medians = descriptions[1]["estimator_params"]["above_training_median"]
     for origin in plan["origins"]:
-        train, _ = origin_rows(modeling_rows, origin)
+        train = at_cutoffs(modeling_rows, origin["train_cutoffs"])
         assert (
             medians[origin["test_cutoff"]]
             == train.approxQuantile("signal", [0.5], 0.0)[0]

@@ -1,20 +1,27 @@
-"""Cheap Spark jobs while modeling: interpreted queries, materialised rows, same models."""
+"""Cheap Spark jobs while modeling: interpreted queries, rows without lineage, shared
+preprocessing; the same models as a plain ``Pipeline.fit``."""
 
 from __future__ import annotations
 
 import pytest
 from pyspark.sql import functions as F
 
-from sparkify_kedro.estimators import build_classifier_pipeline
+from sparkify_kedro.estimators import build_classifier_pipeline, classifier_pipeline
 from sparkify_kedro.pipelines.modeling.rolling_origin import WEIGHT, with_class_weights
 from sparkify_kedro.pipelines.modeling.small_jobs import (
     INTERPRETED_EXPRESSIONS,
     interpreted_expressions,
     materialised,
 )
-from sparkify_kedro.pipelines.modeling.tuning import SCORE, fit_grid, scored
+from sparkify_kedro.pipelines.modeling.tuning import (
+    SCORE,
+    fit_classifier,
+    fit_grid,
+    prepare_training_set,
+    scored,
+)
 
-from .conftest import FAST_ALGORITHMS, FEATURE_COLUMNS
+from .conftest import CUTOFFS, FAST_ALGORITHMS, FEATURE_COLUMNS
 
 WHOLE_STAGE = "spark.sql.codegen.wholeStage"
 FACTORY_MODE = "spark.sql.codegen.factoryMode"
@@ -64,15 +71,50 @@ def test_materialised_rows_have_no_lineage_and_are_freed_after(spark):
     assert spark.sparkContext._jsc.getPersistentRDDs().size() == persisted
 
 
-# A tree ensemble, and a linear model with its calibration (a logistic regression).
-@pytest.mark.parametrize("algorithm", ["gbt", "linear_svc"])
-def test_a_grid_fitted_on_materialised_rows_is_the_plain_fit(
-    model_input_table, algorithm
-):
+def _weighted_rows(model_input_table):
     n = model_input_table.count()
     churners = model_input_table.where(F.col("label") == 1).count()
-    rows = with_class_weights(model_input_table, n, churners).repartition(1, "user_id")
+    return with_class_weights(model_input_table, n, churners).repartition(1, "user_id")
+
+
+def _same_scores(ours, theirs, rows) -> None:
+    """Both models give every row the same score, to the last bit."""
+    expected = scored(theirs, rows).select("user_id", "cutoff", F.col(SCORE).alias("e"))
+    joined = ours.select("user_id", "cutoff", SCORE).join(
+        expected, ["user_id", "cutoff"]
+    )
+    pairs = joined.collect()
+    assert len(pairs) == rows.count()
+    assert all(row[SCORE] == row["e"] for row in pairs)
+
+
+# A tree ensemble, and a linear model with its calibration (a logistic regression).
+@pytest.mark.parametrize("algorithm", ["gbt", "linear_svc"])
+def test_a_classifier_fitted_on_a_training_set_is_the_plain_pipeline_fit(
+    model_input_table, algorithm
+):
+    rows = _weighted_rows(model_input_table)
+    fitting = F.col("cutoff") != F.lit(CUTOFFS[-1])
     settings = FAST_ALGORITHMS[algorithm]
+    stages, classifier = classifier_pipeline(
+        settings["estimator"], {**settings["params"], "maxIter": 3}, WEIGHT
+    )
+    with interpreted_expressions(rows.sparkSession):
+        training_set = prepare_training_set(rows, fitting, FEATURE_COLUMNS)
+        (model,) = fit_classifier(stages, training_set, [{}])
+        ours = scored(model, training_set.scored_rows())
+    pipeline, _ = build_classifier_pipeline(
+        FEATURE_COLUMNS,
+        settings["estimator"],
+        {**settings["params"], "maxIter": 3},
+        WEIGHT,
+    )
+    _same_scores(ours, pipeline.fit(rows.where(fitting)), rows.where(~fitting))
+
+
+def test_a_grid_fitted_on_materialised_rows_is_the_plain_fit(model_input_table):
+    rows = _weighted_rows(model_input_table)
+    settings = FAST_ALGORITHMS["linear_svc"]
     pipeline, classifier = build_classifier_pipeline(
         FEATURE_COLUMNS, settings["estimator"], settings["params"], WEIGHT
     )
@@ -80,11 +122,4 @@ def test_a_grid_fitted_on_materialised_rows_is_the_plain_fit(
     with interpreted_expressions(rows.sparkSession):
         fitted = fit_grid(pipeline, classifier, rows, grid)
     for model, point in zip(fitted, grid, strict=True):
-        plain = pipeline.fit(rows, point)
-        ours = scored(model, rows).select("user_id", "cutoff", SCORE)
-        theirs = scored(plain, rows).select(
-            "user_id", "cutoff", F.col(SCORE).alias("expected")
-        )
-        joined = ours.join(theirs, ["user_id", "cutoff"]).collect()
-        assert len(joined) == n
-        assert all(row[SCORE] == row["expected"] for row in joined)
+        _same_scores(scored(model, rows), pipeline.fit(rows, point), rows)

@@ -1,7 +1,8 @@
 """Tuning, testing and refitting nodes of the ``modeling`` pipeline (Spark ML).
 
-Each (algorithm, feature set) is tuned once by user-grouped cross-validation on the tuning
-cutoffs, then refitted on each rolling-origin training set and scored on its test cutoff
+Each feature set's training sets (cross-validation folds, rolling origins) are prepared
+once; each (algorithm, feature set) is then tuned by user-grouped cross-validation on the
+tuning cutoffs, refitted on each rolling-origin training set and scored on its test cutoff
 (``rolling_origin.py`` makes the plan; ``selection.py`` chooses; ``measurement.py`` measures).
 """
 
@@ -21,10 +22,12 @@ from sparkify_kedro.estimators import (
     ASSEMBLED,
     LABEL,
     build_classifier_pipeline,
+    classifier_pipeline,
     classifier_stage,
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     CUTOFF,
+    FOLD,
     USER,
     WEIGHT,
     at_cutoffs,
@@ -37,10 +40,13 @@ from sparkify_kedro.pipelines.modeling.small_jobs import interpreted_expressions
 from sparkify_kedro.pipelines.modeling.tuning import (
     GRID_POINT,
     SCORE,
+    TrainingSet,
     cross_validate,
+    fit_classifier,
     fit_grid,
-    fit_in_parallel,
     grid_points,
+    in_parallel,
+    prepare_training_set,
     scored,
 )
 
@@ -70,13 +76,13 @@ def select_feature_columns(
     }
 
 
-def feature_weights(model: PipelineModel, scored: DataFrame) -> list[dict[str, Any]]:
+def feature_weights(model: PipelineModel, rows: DataFrame) -> list[dict[str, Any]]:
     """Importances (trees) or coefficients (linear models) per input feature.
 
-    Names come from the assembled vector's metadata: a numeric feature keeps its name, a
-    one-hot column reads ``feature=value``.
+    Names come from the metadata of the assembled vector of ``rows`` (the rows the model
+    read): a numeric feature keeps its name, a one-hot column reads ``feature=value``.
     """
-    attributes = scored.schema[ASSEMBLED].metadata["ml_attr"]["attrs"]
+    attributes = rows.schema[ASSEMBLED].metadata["ml_attr"]["attrs"]
     names = dict(
         (attribute["idx"], attribute["name"])
         for kind in attributes.values()
@@ -97,8 +103,43 @@ def feature_weights(model: PipelineModel, scored: DataFrame) -> list[dict[str, A
     ]
 
 
-def tune_and_evaluate(
+def prepare_training_sets(
     modeling_rows: DataFrame,
+    split_summary: dict[str, Any],
+    feature_columns: dict[str, list[str]],
+    cross_validation: dict[str, Any],
+) -> dict[str, list[TrainingSet]]:
+    """Every training set of one feature set, prepared once for all its algorithms.
+
+    One set per cross-validation fold (fitted on the tuning rows of the other folds,
+    scoring its own; class weights of the tuning rows) and one per rolling origin (fitted
+    on the origin's training cutoffs, scoring its test cutoff; the earliest origin's
+    training cutoffs are the tuning cutoffs): each is the preprocessing fitted on its
+    fitting rows and its rows prepared with it (``tuning.TrainingSet``), ``parallelism``
+    sets at a time. Returns ``{"folds": [...], "origins": [...]}``.
+    """
+    num_folds = cross_validation["num_folds"]
+    tuning_rows = with_class_weights(
+        at_cutoffs(modeling_rows, split_summary["tuning_cutoffs"]),
+        split_summary["n_tuning"],
+        split_summary["tuning_churners"],
+    )
+    sets = [(tuning_rows, F.col(FOLD) != fold) for fold in range(num_folds)] + [
+        origin_rows(modeling_rows, origin) for origin in split_summary["origins"]
+    ]
+    with interpreted_expressions(modeling_rows.sparkSession):
+        prepared = in_parallel(
+            lambda rows_and_fitting: prepare_training_set(
+                *rows_and_fitting, feature_columns
+            ),
+            sets,
+            cross_validation["parallelism"],
+        )
+    return {"folds": prepared[:num_folds], "origins": prepared[num_folds:]}
+
+
+def tune_and_evaluate(
+    training_sets: dict[str, list[TrainingSet]],
     split_summary: dict[str, Any],
     feature_columns: dict[str, list[str]],
     algorithm: dict[str, Any],
@@ -106,94 +147,72 @@ def tune_and_evaluate(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Tune one algorithm on one feature set, then score every rolling-origin test cutoff.
 
-    Cross-validation on the tuning cutoffs (``tuning.py``: every fold and grid point
-    fitted in parallel, the out-of-fold scores in one collect) picks the grid point with
-    the best mean AUC-PR (``cv_auc_pr``, the figure that later chooses among models); the
-    decision threshold maximises F1 on the best grid point's out-of-fold scores. For each
-    test origin the tuned pipeline is fitted on that origin's training cutoffs (the
-    earliest origin's are the tuning cutoffs; the origins in parallel) and scores the
-    origin's test rows, every origin's in one collect.
+    Cross-validation on the fold sets of ``training_sets`` (``tuning.py``: every fold and
+    grid point fitted in parallel, the out-of-fold scores in one collect) picks the grid
+    point with the best mean AUC-PR (``cv_auc_pr``, the figure that later chooses among
+    models); the decision threshold maximises F1 on the best grid point's out-of-fold
+    scores. On each origin set the tuned classifier is fitted (the origins in parallel)
+    and scores the origin's test rows, every origin's in one collect. Only the classifier
+    stages are fitted here: the preprocessing comes fitted with the sets.
 
     Returns the result (plain data: parameters, ``cv_auc_pr``, threshold, feature weights
     of the latest origin's model) and the test scores: one row per test (user, cutoff) with
     ``algorithm`` (the estimator), ``label``, ``score`` and the thresholded ``prediction``.
-
     Its queries read a few thousand rows each: they run interpreted, not compiled
     (``small_jobs.py``).
     """
-    with interpreted_expressions(modeling_rows.sparkSession):
-        return _tune_and_evaluate(
-            modeling_rows, split_summary, feature_columns, algorithm, cross_validation
-        )
-
-
-def _tune_and_evaluate(
-    modeling_rows: DataFrame,
-    split_summary: dict[str, Any],
-    feature_columns: dict[str, list[str]],
-    algorithm: dict[str, Any],
-    cross_validation: dict[str, Any],
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """:func:`tune_and_evaluate`, in the session's current settings."""
-    tuning_rows = with_class_weights(
-        at_cutoffs(modeling_rows, split_summary["tuning_cutoffs"]),
-        split_summary["n_tuning"],
-        split_summary["tuning_churners"],
-    )
-    pipeline, classifier = build_classifier_pipeline(
-        feature_columns, algorithm["estimator"], algorithm.get("params", {}), WEIGHT
+    stages, classifier = classifier_pipeline(
+        algorithm["estimator"], algorithm.get("params", {}), WEIGHT
     )
     param_maps = grid_points(classifier, algorithm.get("grid"))
-    cv_auc_pr, out_of_fold = cross_validate(
-        pipeline,
-        classifier,
-        param_maps,
-        tuning_rows,
-        cross_validation["num_folds"],
-        cross_validation["parallelism"],
-    )
-    best_index = int(np.argmax(cv_auc_pr))
+    parallelism = cross_validation["parallelism"]
+    origin_sets = training_sets["origins"]
+    with interpreted_expressions(origin_sets[0].rows.sparkSession):
+        cv_auc_pr, out_of_fold = cross_validate(
+            stages, param_maps, training_sets["folds"], parallelism
+        )
+        best_index = int(np.argmax(cv_auc_pr))
+        models = [
+            model
+            for (model,) in in_parallel(
+                lambda origin_set: fit_classifier(
+                    stages, origin_set, [param_maps[best_index]]
+                ),
+                origin_sets,
+                parallelism,
+            )
+        ]
+        test_scores = (
+            reduce(
+                DataFrame.unionByName,
+                [
+                    scored(model, origin_set.scored_rows()).select(
+                        USER, CUTOFF, LABEL, SCORE
+                    )
+                    for model, origin_set in zip(models, origin_sets, strict=True)
+                ],
+            )
+            .toPandas()
+            .sort_values([CUTOFF, USER], ignore_index=True)
+        )
+        weights = feature_weights(models[-1], origin_sets[-1].rows)
     best_grid = {param.name: value for param, value in param_maps[best_index].items()}
-    estimator_params = {**algorithm.get("params", {}), **best_grid}
     best = out_of_fold[out_of_fold[GRID_POINT] == best_index]
     threshold = evaluation.best_f1_threshold(
         best[LABEL].to_numpy(), best[SCORE].to_numpy()
-    )
-    # The earliest origin trains on the tuning rows: every origin's model is a refit.
-    rows = [origin_rows(modeling_rows, origin) for origin in split_summary["origins"]]
-    models = [
-        model
-        for (model,) in fit_in_parallel(
-            pipeline,
-            classifier,
-            [train for train, _ in rows],
-            [param_maps[best_index]],
-            cross_validation["parallelism"],
-        )
-    ]
-    scored_rows = [
-        scored(model, test) for model, (_, test) in zip(models, rows, strict=True)
-    ]
-    test_scores = (
-        reduce(
-            DataFrame.unionByName,
-            [frame.select(USER, CUTOFF, LABEL, SCORE) for frame in scored_rows],
-        )
-        .toPandas()
-        .sort_values([CUTOFF, USER], ignore_index=True)
     )
     test_scores[PREDICTION] = (test_scores[SCORE] >= threshold).astype(int)
     test_scores.insert(0, "algorithm", algorithm["estimator"])
     result = {
         "algorithm": algorithm["estimator"],
-        "estimator_params": estimator_params,
+        "estimator_params": {**algorithm.get("params", {}), **best_grid},
         "tuned_params": best_grid,
         "feature_columns": feature_columns,
         SELECTION_METRIC: cv_auc_pr[best_index],
         "cv_auc_pr_by_grid_point": cv_auc_pr,
         "tuning_cutoffs": split_summary["tuning_cutoffs"],
         "threshold": threshold,
-        "feature_weights": feature_weights(models[-1], scored_rows[-1]),
+        "feature_weights": weights,
     }
     return result, test_scores[["algorithm", *TEST_SCORE_COLUMNS]]
 

@@ -14,6 +14,7 @@ from sparkify_kedro.pipelines.modeling.measurement import (
 )
 from sparkify_kedro.pipelines.modeling.nodes import (
     evaluate_baselines,
+    prepare_training_sets,
     refit_best_model,
     select_feature_columns,
     tune_and_evaluate,
@@ -39,7 +40,8 @@ _MODELING_ROWS, _SPLIT = "modeling_rows", "modeling_split_summary"
 
 
 def feature_set_pipeline(feature_set: str) -> Pipeline:
-    """Tune and evaluate every algorithm on one feature set, under namespace ``feature_set``."""
+    """Prepare one feature set's training sets, then tune and evaluate every algorithm on
+    them, under namespace ``feature_set``."""
     base = Pipeline(
         [
             Node(
@@ -52,11 +54,22 @@ def feature_set_pipeline(feature_set: str) -> Pipeline:
                 outputs="feature_columns",
                 name="select_feature_columns",
             ),
+            Node(
+                prepare_training_sets,
+                inputs=[
+                    _MODELING_ROWS,
+                    _SPLIT,
+                    "feature_columns",
+                    "params:modeling.cross_validation",
+                ],
+                outputs="training_sets",
+                name="prepare_training_sets",
+            ),
             *[
                 Node(
                     tune_and_evaluate,
                     inputs={
-                        "modeling_rows": _MODELING_ROWS,
+                        "training_sets": "training_sets",
                         "split_summary": _SPLIT,
                         "feature_columns": "feature_columns",
                         "algorithm": f"params:modeling.algorithms.{algorithm}",

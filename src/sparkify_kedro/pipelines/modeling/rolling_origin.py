@@ -14,7 +14,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 logger = logging.getLogger(__name__)
@@ -101,10 +101,14 @@ def plan_rolling_origin(
     }
 
 
+def cutoff_in(cutoffs: list[str]) -> Column:
+    """Whether a row's cutoff is one of ``cutoffs`` (ISO timestamps)."""
+    return F.col(CUTOFF).isin([datetime.fromisoformat(cutoff) for cutoff in cutoffs])
+
+
 def at_cutoffs(rows: DataFrame, cutoffs: list[str]) -> DataFrame:
     """The rows whose cutoff is one of ``cutoffs`` (ISO timestamps)."""
-    wanted = [datetime.fromisoformat(cutoff) for cutoff in cutoffs]
-    return rows.filter(F.col(CUTOFF).isin(wanted))
+    return rows.filter(cutoff_in(cutoffs))
 
 
 def with_class_weights(rows: DataFrame, n: int, churners: int) -> DataFrame:
@@ -172,9 +176,7 @@ def prepare_modeling_rows(
         at_cutoffs(model_input_table, split_summary["cutoffs"]).withColumn(FOLD, folds),
         fitting_partitions(split_summary["n_rows"], training_partitions),
     ).cache()
-    tuning = F.col(CUTOFF).isin(
-        [datetime.fromisoformat(cutoff) for cutoff in split_summary["tuning_cutoffs"]]
-    )
+    tuning = cutoff_in(split_summary["tuning_cutoffs"])
     counts = rows.groupBy(FOLD).agg(F.count(F.when(tuning, 1)).alias("n")).collect()
     filled = {row[FOLD] for row in counts if row["n"]}
     if filled != set(range(num_folds)):
@@ -188,17 +190,18 @@ def prepare_modeling_rows(
 
 def origin_rows(
     modeling_rows: DataFrame, origin: dict[str, Any]
-) -> tuple[DataFrame, DataFrame]:
-    """(class-weighted training rows, test rows) of one rolling origin."""
+) -> tuple[DataFrame, Column]:
+    """The rows of one rolling origin, class-weighted for its training rows, and the
+    condition that picks its training rows (the others are its test rows)."""
     if origin["train_churners"] in (0, origin["n_train"]):
         raise ValueError(
             f"The training rows of test cutoff {origin['test_cutoff']} hold "
             f"{origin['train_churners']} churners among {origin['n_train']} rows: a churn "
             f"model cannot be trained on them."
         )
-    train = with_class_weights(
-        at_cutoffs(modeling_rows, origin["train_cutoffs"]),
+    rows = with_class_weights(
+        at_cutoffs(modeling_rows, [*origin["train_cutoffs"], origin["test_cutoff"]]),
         origin["n_train"],
         origin["train_churners"],
     )
-    return train, at_cutoffs(modeling_rows, [origin["test_cutoff"]])
+    return rows, cutoff_in(origin["train_cutoffs"])

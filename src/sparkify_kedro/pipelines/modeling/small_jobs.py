@@ -69,3 +69,16 @@ def materialised(rows: DataFrame) -> Iterator[DataFrame]:
     finally:
         # DataFrame.unpersist does not release a checkpoint: its RDD holds the blocks.
         checkpoint._jdf.queryExecution().logical().rdd().unpersist(False)
+
+
+def without_lineage(rows: DataFrame) -> DataFrame:
+    """``rows`` computed now and read from memory by later jobs, with a local master.
+
+    The shared form of :func:`materialised`, for rows several nodes read: the local
+    checkpoint is freed when the last reference to the rows goes (Spark's context cleaner
+    releases unreachable RDDs). On a cluster the rows stay lazy: each fit caches its own
+    copy of what it reads, with the lineage that survives a lost executor.
+    """
+    if not rows.sparkSession.sparkContext.master.startswith("local"):
+        return rows
+    return rows.localCheckpoint(eager=True)

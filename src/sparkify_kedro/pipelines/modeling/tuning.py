@@ -1,39 +1,50 @@
-"""User-grouped cross-validation in few Spark jobs (``tune_and_evaluate`` uses it).
+"""Training sets prepared once, and user-grouped cross-validation in few Spark jobs.
 
 Spark ML on a few thousand rows is job overhead: each job costs about 0.1 s whatever its
-size. ``pyspark.ml.tuning.CrossValidator`` fits one fold at a time, checks every fold for
-emptiness (two jobs per fold) and evaluates every (fold, grid point) with a
-``BinaryClassificationEvaluator`` (about six jobs each); the out-of-fold scores then need
-another pass. Here the folds are fitted at once in threads sharing the SparkSession, each
-fold's preprocessing (imputer, encoders, scaler: the grid does not touch them) once for all
-its grid points, and every out-of-fold score of every grid point comes back in **one**
-collect (a small table: one row per tuning (user, cutoff) and grid point), from which the
-AUC-PR of each fold is computed on the driver with Spark's definition
-(:func:`sparkify_kedro.evaluation.auc_pr`, the evaluator's exact curve). Same folds, same
-fits, same figure as ``CrossValidator`` with a ``foldCol``.
+size. Every training set (a fold of the tuning rows, a rolling origin) has its
+preprocessing (imputer, encoders, assembler, scaler) fitted **once**, for every algorithm
+and grid point, and its rows prepared once (:class:`TrainingSet`); the algorithms then fit
+only their classifier stages. ``pyspark.ml.tuning.CrossValidator`` would fit one fold at a
+time, check every fold for emptiness (two jobs per fold) and evaluate every (fold, grid
+point) with a ``BinaryClassificationEvaluator`` (about six jobs each). Here the folds are
+fitted at once in threads sharing the SparkSession, and every out-of-fold score of every
+grid point comes back in **one** collect (a small table: one row per tuning (user,
+cutoff) and grid point), from which the AUC-PR of each fold is computed on the driver with
+Spark's definition (:func:`sparkify_kedro.evaluation.auc_pr`, the evaluator's exact
+curve). Same folds, same fits, same figure as ``CrossValidator`` with a ``foldCol``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import reduce
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.param import Params
 from pyspark.ml.tuning import ParamGridBuilder
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
-from sparkify_kedro.estimators import LABEL, PROBABILITY, churn_probability
+from sparkify_kedro.estimators import (
+    LABEL,
+    PROBABILITY,
+    churn_probability,
+    preprocessing_pipeline,
+)
 from sparkify_kedro.pipelines.modeling.rolling_origin import FOLD
-from sparkify_kedro.pipelines.modeling.small_jobs import materialised
+from sparkify_kedro.pipelines.modeling.small_jobs import materialised, without_lineage
 
 SCORE = "score"
 GRID_POINT = "grid_point"
+#: Whether a row of a training set is one its models are fitted on.
+FITTING = "is_fitting_row"
+Item, Result = TypeVar("Item"), TypeVar("Result")
 
 
 def scored(model: PipelineModel, rows: DataFrame) -> DataFrame:
@@ -47,6 +58,35 @@ def grid_points(classifier: Params, grid: dict[str, list[Any]] | None) -> list[d
     for name, values in (grid or {}).items():
         builder = builder.addGrid(classifier.getParam(name), values)
     return builder.build()
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """One training set: its fitted preprocessing and its prepared rows.
+
+    ``rows`` hold the set's fitting rows (``is_fitting_row``) and the rows its models
+    score (the fold's validation rows, the origin's test rows), with both vectors
+    (``assembled_features`` for trees, ``scaled_features`` for linear models), read from
+    memory without lineage (:func:`without_lineage`).
+    """
+
+    preprocessing: PipelineModel
+    rows: DataFrame
+
+    def fitting_rows(self) -> DataFrame:
+        return self.rows.where(F.col(FITTING))
+
+    def scored_rows(self) -> DataFrame:
+        return self.rows.where(~F.col(FITTING))
+
+
+def prepare_training_set(
+    rows: DataFrame, fitting: Column, feature_columns: dict[str, list[str]]
+) -> TrainingSet:
+    """The preprocessing fitted on the ``rows`` where ``fitting`` holds, applied to all."""
+    preprocessing = preprocessing_pipeline(feature_columns).fit(rows.where(fitting))
+    prepared = preprocessing.transform(rows.withColumn(FITTING, fitting))
+    return TrainingSet(preprocessing, without_lineage(prepared))
 
 
 def fit_grid(
@@ -74,55 +114,47 @@ def fit_grid(
         ]
 
 
-def fit_in_parallel(
-    pipeline: Pipeline,
-    classifier: Params,
-    training_sets: list[DataFrame],
-    param_maps: list[dict],
-    parallelism: int,
-) -> list[list[PipelineModel]]:
-    """``pipeline`` fitted on each training set at each grid point (``[set][point]``).
-
-    Training sets are fitted ``parallelism`` at a time, in threads sharing the session:
-    each fit waits mostly on small Spark jobs, so fits in threads overlap their latency.
-    """
+def in_parallel(
+    function: Callable[[Item], Result], items: list[Item], parallelism: int
+) -> list[Result]:
+    """``function`` of each item, ``parallelism`` at a time, in threads sharing the session:
+    a fit waits mostly on small Spark jobs, so fits in threads overlap their latency."""
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        return list(
-            pool.map(
-                lambda rows: fit_grid(pipeline, classifier, rows, param_maps),
-                training_sets,
-            )
-        )
+        return list(pool.map(function, items))
 
 
-def cross_validate(  # noqa: PLR0913, PLR0917 (the pipeline and its grid, the rows, folds)
-    pipeline: Pipeline,
-    classifier: Params,
+def fit_classifier(
+    stages: Pipeline, training_set: TrainingSet, param_maps: list[dict]
+) -> list[PipelineModel]:
+    """The classifier ``stages`` fitted on the set's fitting rows at each grid point."""
+    rows = training_set.fitting_rows()
+    return [stages.fit(rows, params) for params in param_maps]
+
+
+def cross_validate(
+    stages: Pipeline,
     param_maps: list[dict],
-    tuning_rows: DataFrame,
-    num_folds: int,
+    fold_sets: list[TrainingSet],
     parallelism: int,
 ) -> tuple[list[float], pd.DataFrame]:
     """Mean out-of-fold AUC-PR of each grid point, and the out-of-fold scores.
 
-    Fold ``k``'s models are fitted on the tuning rows whose ``cv_fold`` is not ``k`` and
-    score the rows whose ``cv_fold`` is ``k`` (a user's rows share a fold). Returns the
-    AUC-PR of each grid point averaged over the folds (``CrossValidator.avgMetrics``) and
-    the scores: ``grid_point``, ``cv_fold``, ``label``, ``score``, one row per tuning row
-    and grid point.
+    Fold ``k``'s set fits on the tuning rows whose ``cv_fold`` is not ``k`` and scores the
+    rows whose ``cv_fold`` is ``k`` (a user's rows share a fold). Returns the AUC-PR of
+    each grid point averaged over the folds (``CrossValidator.avgMetrics``) and the
+    scores: ``grid_point``, ``cv_fold``, ``label``, ``score``, one row per tuning row and
+    grid point.
     """
-    models = fit_in_parallel(
-        pipeline,
-        classifier,
-        [tuning_rows.filter(F.col(FOLD) != fold) for fold in range(num_folds)],
-        param_maps,
+    models = in_parallel(
+        lambda fold_set: fit_classifier(stages, fold_set, param_maps),
+        fold_sets,
         parallelism,
     )
     parts = [
-        scored(model, tuning_rows.filter(F.col(FOLD) == fold)).select(
+        scored(model, fold_set.scored_rows()).select(
             F.lit(point).alias(GRID_POINT), FOLD, LABEL, SCORE
         )
-        for fold, fold_models in enumerate(models)
+        for fold_set, fold_models in zip(fold_sets, models, strict=True)
         for point, model in enumerate(fold_models)
     ]
     scores = reduce(DataFrame.unionByName, parts).toPandas()
