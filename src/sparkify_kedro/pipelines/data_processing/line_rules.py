@@ -264,6 +264,29 @@ def _length_reading(lines: DataFrame, plausible: PlausibleValues) -> DataFrame:
     )
 
 
+_PROBLEMS = ("invalid", "inexact", "out_of_range")
+#: Every (record_status, reason) :func:`classify_lines` can give a line (``_fate``), the
+#: kept one (reason null) first: the data-quality report counts each of them.
+OUTCOMES: tuple[tuple[str, str | None], ...] = (
+    (OK, None),
+    (DROPPED, "blank_line"),
+    (QUARANTINED, "malformed_json"),
+    (QUARANTINED, "text_after_json_value"),
+    (QUARANTINED, "multiple_json_values"),
+    *[(QUARANTINED, f"missing_{name}") for name in _REQUIRED_FIELDS],
+    *[
+        (QUARANTINED, f"{problem}_{name}")
+        for name in _TYPED_FIELDS
+        for problem in _PROBLEMS
+    ],
+    *[
+        (DROPPED, anonymous.lower().replace(" ", "_"))
+        for anonymous in sorted(ANONYMOUS_AUTH)
+    ],
+    (DROPPED, "missing_user_id"),
+)
+
+
 def _fate() -> Column:
     """A struct (record_status, reason) for one line, the first matching rule winning."""
 
