@@ -103,8 +103,12 @@ def _json_reading(lines: DataFrame) -> DataFrame:
     """Adds ``first_value`` (a struct of text fields) and ``json_status``: "one" object,
     "several" values (``{...}, {...}``), "trailing" text after a first object that reads
     (``{...}{...}``, ``{...} fragment``), or "malformed"."""
-    # A byte-order mark opens the first line of files saved by some editors: not data.
-    json_line = F.regexp_replace(F.col("line"), "^\ufeff", "")
+    # A byte-order mark opens the first line of files saved by some editors: not data
+    # (a prefix test: a regular expression would try every position of the line).
+    line = F.col("line")
+    json_line = F.when(line.startswith("\ufeff"), F.substr(line, F.lit(2))).otherwise(
+        line
+    )
     wrapped = F.from_json(
         F.concat(F.lit(_WRAPPER_OPEN), json_line, F.lit(_WRAPPER_CLOSE)),
         _WRAPPED_SCHEMA,
@@ -270,19 +274,17 @@ _PROBLEMS = ("invalid", "inexact", "out_of_range")
 OUTCOMES: tuple[tuple[str, str | None], ...] = (
     (OK, None),
     (DROPPED, "blank_line"),
-    (QUARANTINED, "malformed_json"),
-    (QUARANTINED, "text_after_json_value"),
-    (QUARANTINED, "multiple_json_values"),
+    *[
+        (QUARANTINED, reason)
+        for reason in (
+            "malformed_json",
+            "text_after_json_value",
+            "multiple_json_values",
+        )
+    ],
     *[(QUARANTINED, f"missing_{name}") for name in _REQUIRED_FIELDS],
-    *[
-        (QUARANTINED, f"{problem}_{name}")
-        for name in _TYPED_FIELDS
-        for problem in _PROBLEMS
-    ],
-    *[
-        (DROPPED, anonymous.lower().replace(" ", "_"))
-        for anonymous in sorted(ANONYMOUS_AUTH)
-    ],
+    *[(QUARANTINED, f"{bad}_{name}") for name in _TYPED_FIELDS for bad in _PROBLEMS],
+    *[(DROPPED, who.lower().replace(" ", "_")) for who in sorted(ANONYMOUS_AUTH)],
     (DROPPED, "missing_user_id"),
 )
 

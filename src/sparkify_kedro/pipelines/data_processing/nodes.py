@@ -234,11 +234,15 @@ def extract_quarantined_lines(
     log without a bad line.
     """
     files = [file["file"] for file in line_books["files"] if file["quarantined"]]
+    columns = ["raw_line", "reason", "source_file"]
+    if not files:  # an empty frame, without planning the rules again
+        schema = event_lines.select(columns).schema
+        return event_lines.sparkSession.createDataFrame([], schema)
     of_those_files = event_lines.where(F.col("source_file").isin(files))
     return (
         of_those_files.select("*", F.spark_partition_id().alias("partition"))
         .where(F.col("record_status") == QUARANTINED)
-        .select("raw_line", "reason", "source_file")
+        .select(columns)
     )
 
 
