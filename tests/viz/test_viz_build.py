@@ -21,7 +21,8 @@ def test_the_site_lists_the_data_processing_nodes_and_datasets(viz_site):
     } <= tasks
     assert {
         "raw_events",
-        "parsed_events",
+        "event_lines",
+        "line_books",
         "quarantined_events",
         "clean_events",
         "data_quality_report",

@@ -7,7 +7,10 @@ import json
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.data_processing.nodes import parse_event_lines
+from sparkify_kedro.pipelines.data_processing.nodes import (
+    build_clean_events,
+    parse_event_lines,
+)
 
 BASE_EVENT = {
     "ts": 1538352117000,
@@ -56,8 +59,8 @@ def lines_frame(
 
 
 def parse_frame(spark: SparkSession, lines: list[str]) -> DataFrame:
-    """``parse_event_lines`` of ``lines``, materialised as the pipeline's parsed_events is
-    (written, then reread): a filter on the unmaterialised rows plans slowly."""
+    """``parse_event_lines`` of ``lines``, materialised (a filter on the unmaterialised
+    rows of a few lines plans slower than they compute)."""
     return parse_event_lines(
         lines_frame(spark, lines), DATA_PROCESSING
     ).localCheckpoint()
@@ -73,3 +76,12 @@ def parse_log(log: DataFrame) -> DataFrame:
         log.withColumn("source_file", F.lit("file:/log/simulated.json")),
         DATA_PROCESSING,
     )
+
+
+def clean_and_books(event_lines: DataFrame) -> tuple[DataFrame, dict, dict]:
+    """``build_clean_events`` of ``event_lines``, its events written to Spark's ``noop``
+    sink as the pipeline writes them to parquet, which fills the observed books: the
+    events, ``line_books`` and ``clean_event_profile`` (dicts)."""
+    clean, line_books, profile = build_clean_events(event_lines)
+    clean.write.format("noop").mode("overwrite").save()
+    return clean, dict(line_books.get), dict(profile.get)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 
+from sparkify_kedro.pipelines.data_processing.line_rules import OUTCOMES
 from sparkify_kedro.pipelines.data_processing.nodes import extract_quarantined_lines
 from tests.pipelines.data_processing.event_lines import (
     BASE_EVENT,
@@ -189,6 +190,18 @@ CASES: list[tuple[str, str, str, str | None]] = [
 ]
 
 
+# What the observed books say of the one file parse_frame reads: quarantined lines in it.
+EVERY_FILE_HOLDS_BAD_LINES = {
+    "files": [{"file": "file:/log/events.json", "quarantined": 1}]
+}
+
+
+def test_the_books_count_every_reason_a_rule_gives():
+    reasons = {(fate, reason) for _, _, fate, reason in CASES}
+    assert reasons <= set(OUTCOMES)
+    assert len(set(OUTCOMES)) == len(OUTCOMES)
+
+
 @pytest.fixture(scope="module")
 def parsed_cases(spark):
     """Every case's line parsed once, behind a good line; case -> (row, quarantine row)."""
@@ -197,7 +210,9 @@ def parsed_cases(spark):
     rows = [row.asDict() for row in parsed.collect()][1:]
     quarantined = {
         row["raw_line"]: row.asDict()
-        for row in extract_quarantined_lines(parsed).collect()
+        for row in extract_quarantined_lines(
+            parsed, EVERY_FILE_HOLDS_BAD_LINES
+        ).collect()
     }
     return {
         case: (row, quarantined.get(line))

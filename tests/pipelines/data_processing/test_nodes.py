@@ -10,13 +10,17 @@ from pyspark.sql import SparkSession
 
 from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
 from sparkify_kedro.pipelines.data_processing.nodes import (
-    build_clean_events,
     build_data_quality_report,
+    extract_quarantined_lines,
+    parse_event_lines,
 )
 from tests.pipelines.data_processing.event_lines import (
     BASE_EVENT,
     BASE_TS,
+    DATA_PROCESSING,
+    clean_and_books,
     event_line,
+    lines_frame,
     parse,
     parse_frame,
 )
@@ -66,7 +70,7 @@ def test_a_missing_optional_column_is_null_not_a_loss(spark):
 
 
 def clean(spark: SparkSession, lines: list[str]) -> list[dict]:
-    frame = build_clean_events(parse_frame(spark, lines))
+    frame, _, _ = clean_and_books(parse_frame(spark, lines))
     return [row.asDict() for row in frame.orderBy("ts").collect()]
 
 
@@ -108,7 +112,7 @@ def test_unknown_pages_are_kept_and_flagged(spark):
 
 
 def test_clean_events_have_the_declared_schema_and_utc_event_date(spark):
-    frame = build_clean_events(parse_frame(spark, [event_line(ts=1538438399999)]))
+    frame, _, _ = clean_and_books(parse_frame(spark, [event_line(ts=1538438399999)]))
     assert frame.schema == CLEAN_EVENT_SCHEMA
     assert str(frame.first()["event_date"]) == "2018-10-01"
 
@@ -125,8 +129,8 @@ def test_data_quality_report_books_balance(spark):
         event_line(ts="x"),
         event_line(ts=1538438400000, userId="31"),
     ]
-    parsed = parse_frame(spark, lines)
-    report = build_data_quality_report(parsed, build_clean_events(parsed))
+    clean, line_books, profile = clean_and_books(parse_frame(spark, lines))
+    report = build_data_quality_report(line_books, profile, clean)
     assert report["lines_read"] == 9
     assert report["rows_kept"] == 3
     assert report["rows_dropped_by_reason"] == {
@@ -152,3 +156,33 @@ def test_data_quality_report_books_balance(spark):
     assert report["nulls_per_column"]["ts"] == 0
     assert report["unknown_page_rows"] == 1
     assert report["unknown_pages"] == {"Jukebox": 1}
+    assert report["input_files"] == [{"file": "file:/log/events.json", "lines": 9}]
+
+
+def test_exact_duplicates_in_different_files_and_partitions_are_one_event(spark):
+    line = event_line()
+    raw = lines_frame(spark, [line, event_line(ts=BASE_TS + 1)]).union(
+        lines_frame(spark, [line, line], source_file="file:/log/other.json")
+    )
+    parsed = parse_event_lines(raw.repartition(3), DATA_PROCESSING).localCheckpoint()
+    clean, line_books, profile = clean_and_books(parsed)
+    assert clean.count() == profile["rows"] == 2
+    assert [(f["file"], f["lines"]) for f in line_books["files"]] == [
+        ("file:/log/events.json", 2),
+        ("file:/log/other.json", 2),
+    ]
+
+
+def test_the_quarantine_reads_only_the_files_the_books_found_bad_lines_in(spark):
+    parsed = parse_frame(spark, [event_line(), "not json"])
+    bad_file = {"file": "file:/log/events.json", "lines": 2}
+    found = extract_quarantined_lines(
+        parsed, {"files": [bad_file | {"quarantined": 1}]}
+    )
+    skipped = extract_quarantined_lines(
+        parsed, {"files": [bad_file | {"quarantined": 0}]}
+    )
+    assert [tuple(row) for row in found.collect()] == [
+        ("not json", "malformed_json", "file:/log/events.json")
+    ]
+    assert skipped.collect() == []

@@ -93,7 +93,7 @@ def simulated_events(spark) -> Iterator[DataFrame]:
         **SMALL_LOG,
         "catalogue": {**params["catalogue"], **SMALL_CATALOGUE},
     }
-    events = build_clean_events(parse_log(generate_events(params))).cache()
+    events = build_clean_events(parse_log(generate_events(params)))[0].cache()
     assert events.count() > 20_000
     yield events
     events.unpersist()

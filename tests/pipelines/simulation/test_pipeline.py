@@ -13,7 +13,6 @@ from pyspark.sql import functions as F
 
 from sparkify_kedro.events import KNOWN_PAGES, RAW_EVENT_SCHEMA
 from sparkify_kedro.pipelines.data_processing.nodes import (
-    build_clean_events,
     build_data_quality_report,
 )
 from sparkify_kedro.pipelines.simulation.calibration import build_simulation_calibration
@@ -24,7 +23,7 @@ from sparkify_kedro.pipelines.simulation.primitives import (
     epoch_seconds,
 )
 from tests.kedro_helpers import load_dataset, run_pipeline
-from tests.pipelines.data_processing.event_lines import parse_log
+from tests.pipelines.data_processing.event_lines import clean_and_books, parse_log
 from tests.pipelines.simulation.conftest import write_log
 
 _USER_FIELDS = (
@@ -251,12 +250,8 @@ def test_churners_degrade_before_churning(
 
 
 def test_data_processing_reads_the_log(default_log: DataFrame, simulation_params):
-    # As in the pipeline, where parsed_events and clean_events are written once and reread.
-    parsed = parse_log(default_log).cache()
-    clean = build_clean_events(parsed).cache()
-    report = build_data_quality_report(parsed, clean)
-    clean.unpersist()
-    parsed.unpersist()
+    clean, line_books, profile = clean_and_books(parse_log(default_log))
+    report = build_data_quality_report(line_books, profile, clean)
     assert report["lines_quarantined"] == 0
     dropped = {k: v for k, v in report["rows_dropped_by_reason"].items() if v}
     assert set(dropped) == {"logged_out", "guest"}

@@ -103,8 +103,12 @@ def _json_reading(lines: DataFrame) -> DataFrame:
     """Adds ``first_value`` (a struct of text fields) and ``json_status``: "one" object,
     "several" values (``{...}, {...}``), "trailing" text after a first object that reads
     (``{...}{...}``, ``{...} fragment``), or "malformed"."""
-    # A byte-order mark opens the first line of files saved by some editors: not data.
-    json_line = F.regexp_replace(F.col("line"), "^\ufeff", "")
+    # A byte-order mark opens the first line of files saved by some editors: not data
+    # (a prefix test: a regular expression would try every position of the line).
+    line = F.col("line")
+    json_line = F.when(line.startswith("\ufeff"), F.substr(line, F.lit(2))).otherwise(
+        line
+    )
     wrapped = F.from_json(
         F.concat(F.lit(_WRAPPER_OPEN), json_line, F.lit(_WRAPPER_CLOSE)),
         _WRAPPED_SCHEMA,
@@ -262,6 +266,27 @@ def _length_reading(lines: DataFrame, plausible: PlausibleValues) -> DataFrame:
         "length_value",
         F.expr("CASE WHEN length_problem IS NULL THEN length_number END"),
     )
+
+
+_PROBLEMS = ("invalid", "inexact", "out_of_range")
+#: Every (record_status, reason) :func:`classify_lines` can give a line (``_fate``), the
+#: kept one (reason null) first: the data-quality report counts each of them.
+OUTCOMES: tuple[tuple[str, str | None], ...] = (
+    (OK, None),
+    (DROPPED, "blank_line"),
+    *[
+        (QUARANTINED, reason)
+        for reason in (
+            "malformed_json",
+            "text_after_json_value",
+            "multiple_json_values",
+        )
+    ],
+    *[(QUARANTINED, f"missing_{name}") for name in _REQUIRED_FIELDS],
+    *[(QUARANTINED, f"{bad}_{name}") for name in _TYPED_FIELDS for bad in _PROBLEMS],
+    *[(DROPPED, who.lower().replace(" ", "_")) for who in sorted(ANONYMOUS_AUTH)],
+    (DROPPED, "missing_user_id"),
+)
 
 
 def _fate() -> Column:

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation, Window
 from pyspark.sql import functions as F
 
 from sparkify_kedro.events import (
-    CLEAN_EVENT_COLUMNS,
     CLEAN_EVENT_SCHEMA,
     KNOWN_PAGES,
     RAW_TO_CLEAN_NAME,
     TEXT_FIELDS_TO_REPAIR,
 )
+from sparkify_kedro.pipelines.data_processing import books
 from sparkify_kedro.pipelines.data_processing.line_rules import (
     DROPPED,
     OK,
@@ -149,40 +149,64 @@ def parse_event_lines(
     )
 
 
-def extract_quarantined_lines(parsed_events: DataFrame) -> DataFrame:
-    """The lines that could not be read as an event: ``raw_line`` verbatim, ``reason`` and
-    the ``source_file`` it came from."""
-    return parsed_events.where(F.col("record_status") == QUARANTINED).select(
-        "raw_line", "reason", "source_file"
-    )
-
-
 def repair_double_encoded_utf8(text: Column, rounds: int = _MOJIBAKE_ROUNDS) -> Column:
     """Undo UTF-8 text that was decoded as Latin-1 and re-encoded (``BjÃ¶rk`` -> ``Björk``).
 
-    A round applies only when the text is all Latin-1, holds a non-ASCII character and its
+    A round applies only when the text holds a non-ASCII character, is all Latin-1 and its
     Latin-1 bytes are valid UTF-8; real Latin-1 text such as ``Björk`` fails that test and
-    is left alone.
+    is left alone. ASCII text, nearly all of it, is told apart by its length in bytes alone,
+    before any regular expression runs.
     """
     for _ in range(rounds):
         latin1_bytes = F.encode(text, "ISO-8859-1")
         repairable = (
-            text.rlike(r"^[\x00-\xff]*$")
-            & text.rlike(r"[\x80-\xff]")
+            (F.octet_length(text) > F.length(text))
+            & text.rlike(r"^[\x00-\xff]*$")
             & F.is_valid_utf8(latin1_bytes)
         )
         text = F.when(repairable, F.decode(latin1_bytes, "UTF-8")).otherwise(text)
     return text
 
 
-def build_clean_events(parsed_events: DataFrame) -> DataFrame:
-    """The kept events: typed, text repaired, exact duplicates removed, unknown pages flagged.
+def _distinct_by_day(events: DataFrame) -> DataFrame:
+    """``events`` without exact duplicates, each UTC day's rows in one partition, sorted.
+
+    The one shuffle moves each day to one task (so each day is written as one file), and
+    the sort that the day-partitioned write needs anyway brings exact duplicates next to
+    each other: a row equal to the one before it is dropped. No hash table of whole rows.
+    """
+    columns = ["event_date", *RAW_TO_CLEAN_NAME.values()]
+    same_row = Window.partitionBy(*columns).orderBy("event_date")
+    return (
+        events.withColumn("event_date", F.to_date("ts"))
+        .repartition("event_date")
+        .withColumn("copy", F.row_number().over(same_row))
+        .where(F.col("copy") == 1)
+        .drop("copy")
+    )
+
+
+def build_clean_events(
+    event_lines: DataFrame,
+) -> tuple[DataFrame, Observation, Observation]:
+    """The kept events: typed, text repaired, exact duplicates removed, unknown pages flagged;
+    and the books of every line, observed while the events are written.
 
     Output columns and types are ``CLEAN_EVENT_SCHEMA`` (see ``sparkify_kedro.events``),
     ``event_date`` being the UTC date of ``ts``. A page outside the 22 known ones is kept with
-    ``is_known_page = false``.
+    ``is_known_page = false``. The two ``Observation`` s (``line_books``: lines per outcome
+    and per file; ``clean_event_profile``: counts over the kept events) are filled by the
+    write of the returned DataFrame, the one pass over the raw text.
     """
-    kept = parsed_events.where(F.col("record_status") == OK)
+    line_books, profile = Observation("line_books"), Observation("clean_event_profile")
+    observed = event_lines.observe(
+        line_books, *books.line_books(books.input_files(event_lines))
+    )
+    # The partition id, a nondeterministic column, keeps the filter above the observation
+    # and the rules (see parse_event_lines).
+    kept = observed.select("*", F.spark_partition_id().alias("partition")).where(
+        F.col("record_status") == OK
+    )
     repaired = kept.select(
         *[
             repair_double_encoded_utf8(F.col(name)).alias(name)
@@ -191,72 +215,54 @@ def build_clean_events(parsed_events: DataFrame) -> DataFrame:
             for name in RAW_TO_CLEAN_NAME.values()
         ]
     )
-    distinct_events = repaired.dropDuplicates()
-    flagged = distinct_events.withColumns(
-        {
-            "is_known_page": F.col("page").isin(sorted(KNOWN_PAGES)),
-            "event_date": F.to_date("ts"),
-        }
+    flagged = _distinct_by_day(repaired).withColumn(
+        "is_known_page", F.col("page").isin(sorted(KNOWN_PAGES))
     )
-    return flagged.select(
+    clean = flagged.select(
         [F.col(field.name).cast(field.dataType) for field in CLEAN_EVENT_SCHEMA]
     )
+    return clean.observe(profile, *books.clean_event_profile()), line_books, profile
 
 
-def _utc_isoformat(timestamp: Column) -> Column:
-    """ISO 8601 text of a timestamp; the session time zone is UTC (conf/base/spark.yml)."""
-    return F.date_format(timestamp, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
+def extract_quarantined_lines(
+    event_lines: DataFrame, line_books: dict[str, Any]
+) -> DataFrame:
+    """The lines that could not be read as an event: ``raw_line`` verbatim, ``reason`` and
+    the ``source_file`` it came from.
+
+    Only the files that ``line_books`` found quarantined lines in are read again: none, on a
+    log without a bad line.
+    """
+    files = [file["file"] for file in line_books["files"] if file["quarantined"]]
+    columns = ["raw_line", "reason", "source_file"]
+    if not files:  # an empty frame, without planning the rules again
+        schema = event_lines.select(columns).schema
+        return event_lines.sparkSession.createDataFrame([], schema)
+    of_those_files = event_lines.where(F.col("source_file").isin(files))
+    return (
+        of_those_files.select("*", F.spark_partition_id().alias("partition"))
+        .where(F.col("record_status") == QUARANTINED)
+        .select(columns)
+    )
 
 
 def build_data_quality_report(
-    parsed_events: DataFrame, clean_events: DataFrame
+    line_books: dict[str, Any],
+    clean_event_profile: dict[str, Any],
+    clean_events: DataFrame,
 ) -> dict[str, Any]:
-    """Count what happened to every line, file by file, and profile the kept events.
+    """What happened to every line, file by file, and a profile of the kept events.
 
-    Three small aggregations (one over ``parsed_events``' outcome columns, two over
-    ``clean_events``); only counts travel to the driver. ``input_files`` lists every file
-    read with its line count; ``values_converted`` counts the kept lines whose ``ts`` or
-    ``registration`` was written in seconds and converted.
+    The counts were observed while ``clean_events`` was written; two narrow reads of it
+    add the distinct users and the rows of each unknown page. ``input_files`` lists every
+    file read with its line count; ``values_converted`` counts the kept lines whose ``ts``
+    or ``registration`` was written in seconds and converted.
     """
-    outcomes = (
-        parsed_events.groupBy("source_file", "record_status", "reason")
-        .agg(
-            F.count(F.lit(1)).alias("lines"),
-            *[
-                F.sum(F.col(f"{name}_from_seconds").cast("int")).alias(name)
-                for name in ("ts", "registration")
-            ],
-        )
-        .collect()
-    )
-    outcome_counts: dict[tuple[str, str | None], int] = {}
-    lines_per_file: dict[str, int] = {}
-    converted = {"ts_from_seconds": 0, "registration_from_seconds": 0}
-    for row in outcomes:
-        key = (row["record_status"], row["reason"])
-        outcome_counts[key] = outcome_counts.get(key, 0) + row["lines"]
-        lines_per_file[row["source_file"]] = (
-            lines_per_file.get(row["source_file"], 0) + row["lines"]
-        )
-        if row["record_status"] == OK:
-            for name in ("ts", "registration"):
-                converted[f"{name}_from_seconds"] += row[name] or 0
-    lines_read = sum(outcome_counts.values())
-    parsed_ok = outcome_counts.get((OK, None), 0)
-
-    profile = clean_events.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.countDistinct("user_id").alias("users"),
-        _utc_isoformat(F.min("ts")).alias("first_ts"),
-        _utc_isoformat(F.max("ts")).alias("last_ts"),
-        F.sum(F.when(~F.col("is_known_page"), 1).otherwise(0)).alias(
-            "unknown_page_rows"
-        ),
-        *[
-            F.sum(F.when(F.col(name).isNull(), 1).otherwise(0)).alias(f"nulls__{name}")
-            for name in CLEAN_EVENT_COLUMNS
-        ],
-    ).first()
+    outcomes = {
+        (row["record_status"], row["reason"]): row["lines"]
+        for row in line_books["outcomes"]
+    }
+    users = clean_events.agg(F.countDistinct("user_id")).first()[0]
     unknown_pages = {
         row["page"]: row["count"]
         for row in clean_events.where(~F.col("is_known_page"))
@@ -266,17 +272,17 @@ def build_data_quality_report(
         .limit(100)
         .collect()
     }
-
-    rows_kept = profile["rows"]
+    rows_kept = clean_event_profile["rows"]
     dropped = {
-        reason: n for (status, reason), n in outcome_counts.items() if status == DROPPED
+        reason: n for (status, reason), n in outcomes.items() if status == DROPPED and n
     }
-    dropped[DUPLICATE_EVENT] = parsed_ok - rows_kept
+    dropped[DUPLICATE_EVENT] = outcomes[(OK, None)] - rows_kept
     quarantined = {
         reason: n
-        for (status, reason), n in outcome_counts.items()
-        if status == QUARANTINED
+        for (status, reason), n in outcomes.items()
+        if status == QUARANTINED and n
     }
+    lines_read = line_books["lines"]
     rows_dropped = sum(dropped.values())
     lines_quarantined = sum(quarantined.values())
     return {
@@ -286,18 +292,20 @@ def build_data_quality_report(
         "rows_dropped_by_reason": dict(sorted(dropped.items())),
         "lines_quarantined": lines_quarantined,
         "lines_quarantined_by_reason": dict(sorted(quarantined.items())),
-        "books_balance": lines_read == rows_kept + rows_dropped + lines_quarantined,
+        "books_balance": lines_read == rows_kept + rows_dropped + lines_quarantined
+        and lines_read == sum(file["lines"] for file in line_books["files"]),
         "input_files": [
-            {"file": name, "lines": lines}
-            for name, lines in sorted(lines_per_file.items())
+            {"file": file["file"], "lines": file["lines"]}
+            for file in line_books["files"]
         ],
-        "values_converted": converted,
-        "distinct_users": profile["users"],
-        "first_event_time": profile["first_ts"],
-        "last_event_time": profile["last_ts"],
-        "nulls_per_column": {
-            name: profile[f"nulls__{name}"] for name in CLEAN_EVENT_COLUMNS
+        "values_converted": {
+            f"{name}_from_seconds": line_books[f"{name}_from_seconds"]
+            for name in ("ts", "registration")
         },
-        "unknown_page_rows": profile["unknown_page_rows"] or 0,
+        "distinct_users": users,
+        "first_event_time": clean_event_profile["first_event_time"],
+        "last_event_time": clean_event_profile["last_event_time"],
+        "nulls_per_column": clean_event_profile["nulls_per_column"].asDict(),
+        "unknown_page_rows": clean_event_profile["unknown_page_rows"],
         "unknown_pages": unknown_pages,
     }

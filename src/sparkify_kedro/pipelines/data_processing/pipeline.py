@@ -1,4 +1,9 @@
-"""The ``data_processing`` pipeline: raw event-log lines to ``clean_events``."""
+"""The ``data_processing`` pipeline: raw event-log lines to ``clean_events``.
+
+The raw text is parsed once: ``event_lines`` stays a lazy DataFrame, and the write of
+``clean_events`` is the one pass over it, observing the books on the way (``line_books``,
+``clean_event_profile``) for the quarantine and the report.
+"""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -16,24 +21,24 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 parse_event_lines,
                 inputs=["raw_events", "params:data_processing"],
-                outputs="parsed_events",
+                outputs="event_lines",
                 name="parse_event_lines",
             ),
             Node(
+                build_clean_events,
+                inputs="event_lines",
+                outputs=["clean_events", "line_books", "clean_event_profile"],
+                name="build_clean_events",
+            ),
+            Node(
                 extract_quarantined_lines,
-                inputs="parsed_events",
+                inputs=["event_lines", "line_books"],
                 outputs="quarantined_events",
                 name="extract_quarantined_lines",
             ),
             Node(
-                build_clean_events,
-                inputs="parsed_events",
-                outputs="clean_events",
-                name="build_clean_events",
-            ),
-            Node(
                 build_data_quality_report,
-                inputs=["parsed_events", "clean_events"],
+                inputs=["line_books", "clean_event_profile", "clean_events"],
                 outputs="data_quality_report",
                 name="build_data_quality_report",
             ),
