@@ -181,3 +181,9 @@ def nodes_finished(lines: Iterable[str]) -> set[str]:
     """The nodes whose end a run's progress lines (or log messages) show."""
     found = (_PROGRESS.search(line.rstrip()) for line in lines)
     return {m["node"] for m in found if m and m["finished"] is not None}
+
+
+def lives_in_memory(dataset: object) -> bool:
+    """Whether a catalog dataset lives only for one run (a ``MemoryDataset``, the observed
+    books of data_processing): Kedro marks such datasets ``_EPHEMERAL``."""
+    return bool(getattr(dataset, "_EPHEMERAL", False))

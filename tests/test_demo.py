@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from kedro.framework.project import pipelines
-from kedro.io import MemoryDataset
 
 from tests.conftest import SMALL_DEMO_PARAMS
-from tests.kedro_helpers import kedro_session
+from tests.kedro_helpers import kedro_session, lives_in_memory
 
 
 def test_the_demo_writes_every_dataset_it_declares(small_demo_data_root):
@@ -17,7 +16,7 @@ def test_the_demo_writes_every_dataset_it_declares(small_demo_data_root):
             for name in pipelines["demo"].datasets()
             if not name.startswith("params:")
             and name != "parameters"
-            and not isinstance(catalog.get(name), MemoryDataset)
+            and not lives_in_memory(catalog.get(name))
         ]
         assert {
             "simulated_events",

@@ -15,10 +15,9 @@ import shutil
 import pandas as pd
 import pytest
 from kedro.framework.project import pipelines
-from kedro.io import MemoryDataset
 
 from tests.conftest import SMALL_DEMO_PARAMS
-from tests.kedro_helpers import kedro_session, nodes_started
+from tests.kedro_helpers import kedro_session, lives_in_memory, nodes_started
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def _is_saved(catalog, dataset: str) -> bool:
         return True
     if dataset not in catalog:  # the runner would make it a MemoryDataset
         return False
-    return not isinstance(catalog.get(dataset), MemoryDataset)
+    return not lives_in_memory(catalog.get(dataset))
 
 
 @pytest.mark.parametrize("pipeline_name", ["__default__", "demo"])

@@ -19,6 +19,9 @@ class ObservedMetricsDataset(AbstractDataset[Observation, dict[str, Any]]):
     ``MemoryDataset`` it lives for one run: resume from the node that writes it.
     """
 
+    #: Kedro's mark of a dataset that lives for one run: a resumed run makes it again.
+    _EPHEMERAL = True
+
     def __init__(self, metadata: dict[str, Any] | None = None) -> None:
         self.metadata = metadata
         self._observation: Observation | None = None
