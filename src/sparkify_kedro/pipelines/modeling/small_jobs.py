@@ -44,6 +44,11 @@ def interpreted_expressions(spark: SparkSession) -> Iterator[None]:
                 spark.conf.set(key, value)
 
 
+def _local_master(rows: DataFrame) -> bool:
+    """Whether ``rows`` belong to a local Spark (driver and executor in one process)."""
+    return rows.sparkSession.sparkContext.master.startswith("local")
+
+
 @contextmanager
 def materialised(rows: DataFrame) -> Iterator[DataFrame]:
     """``rows`` computed once and held in memory for the body's Spark jobs, then freed.
@@ -56,7 +61,7 @@ def materialised(rows: DataFrame) -> Iterator[DataFrame]:
     lost there). On a cluster a lost executor must cost its tasks, not the run, so the rows
     are cached and keep the lineage that recomputes them.
     """
-    if not rows.sparkSession.sparkContext.master.startswith("local"):
+    if not _local_master(rows):
         cached = rows.cache()
         try:
             yield cached
@@ -79,6 +84,6 @@ def without_lineage(rows: DataFrame) -> DataFrame:
     releases unreachable RDDs). On a cluster the rows stay lazy: each fit caches its own
     copy of what it reads, with the lineage that survives a lost executor.
     """
-    if not rows.sparkSession.sparkContext.master.startswith("local"):
+    if not _local_master(rows):
         return rows
     return rows.localCheckpoint(eager=True)
