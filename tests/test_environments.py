@@ -6,6 +6,7 @@ import pytest
 import yaml
 from kedro.config import OmegaConfigLoader
 from omegaconf.errors import InterpolationResolutionError
+from pyspark.sql import functions as F
 
 from sparkify_kedro import settings
 from tests.kedro_helpers import PROJECT_ROOT, kedro_session
@@ -68,3 +69,38 @@ def test_kedro_telemetry_is_refused_for_everyone():
     assert yaml.safe_load((PROJECT_ROOT / ".telemetry").read_text()) == {
         "consent": False
     }
+
+
+@pytest.mark.parametrize("env", ["local", "cluster"])
+def test_a_dataframe_cached_after_a_shuffle_keeps_no_empty_partitions(
+    spark, env, monkeypatch
+):
+    """With the environment's SQL settings, adaptive execution merges the shuffle
+    partitions of a cached DataFrame too: a small one is read in a few tasks, not in
+    ``spark.sql.shuffle.partitions`` (200 on a cluster) near-empty ones."""
+    monkeypatch.setenv("SPARK_MASTER_URL", "spark://spark-master:7077")
+    monkeypatch.setenv("SPARKIFY_DATA_ROOT", "file:///tmp/sparkify")
+    sql_settings = {
+        key: str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in config_loader(env)["spark"].items()
+        if key.startswith("spark.sql.") and "${" not in str(value)
+    }
+    previous = {key: spark.conf.get(key, None) for key in sql_settings}
+    spark.conf.set("spark.sql.shuffle.partitions", "200")
+    try:
+        for key, value in sql_settings.items():
+            spark.conf.set(key, value)
+        rows = spark.range(1000).groupBy((F.col("id") % 10).alias("key")).count()
+        cached = rows.persist()
+        try:
+            assert cached.count() == 10
+            assert cached.rdd.getNumPartitions() < 10
+        finally:
+            cached.unpersist()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+        spark.conf.set("spark.sql.shuffle.partitions", "2")
