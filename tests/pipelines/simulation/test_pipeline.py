@@ -12,9 +12,6 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from sparkify_kedro.events import KNOWN_PAGES, RAW_EVENT_SCHEMA
-from sparkify_kedro.pipelines.data_processing.nodes import (
-    build_data_quality_report,
-)
 from sparkify_kedro.pipelines.simulation.calibration import build_simulation_calibration
 from sparkify_kedro.pipelines.simulation.nodes import build_simulation_truth
 from sparkify_kedro.pipelines.simulation.primitives import (
@@ -23,7 +20,6 @@ from sparkify_kedro.pipelines.simulation.primitives import (
     epoch_seconds,
 )
 from tests.kedro_helpers import load_dataset, run_pipeline
-from tests.pipelines.data_processing.event_lines import clean_and_books, parse_log
 from tests.pipelines.simulation.conftest import write_log
 
 _USER_FIELDS = (
@@ -247,16 +243,6 @@ def test_churners_degrade_before_churning(
     late, early = figures[True], figures[False]
     assert late["thumbs_down_per_song"] > early["thumbs_down_per_song"] * 1.05
     assert late["sessions"] / windows["late"] < early["sessions"] / windows["early"]
-
-
-def test_data_processing_reads_the_log(default_log: DataFrame, simulation_params):
-    clean, line_books, profile = clean_and_books(parse_log(default_log))
-    report = build_data_quality_report(line_books, profile, clean)
-    assert report["lines_quarantined"] == 0
-    dropped = {k: v for k, v in report["rows_dropped_by_reason"].items() if v}
-    assert set(dropped) == {"logged_out", "guest"}
-    assert report["distinct_users"] == simulation_params["n_users"]
-    assert report["unknown_page_rows"] == 0
 
 
 def test_kedro_run_writes_log_truth_and_calibration(spark, tmp_path: Path):
