@@ -93,6 +93,9 @@ def summarise(data_root: Path) -> dict:
 
 
 def commit_label() -> str:
+    """The short commit, marked when the code differs from it: changes under docs/, where
+    the benchmarks write their results (an earlier size of the same run), do not count."""
+
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args],
@@ -102,7 +105,8 @@ def commit_label() -> str:
             check=False,
         ).stdout.strip()
 
-    dirty = " (with uncommitted changes)" if git("status", "--porcelain") else ""
+    changed = git("status", "--porcelain", "--", ".", ":(exclude)docs")
+    dirty = " (with uncommitted changes)" if changed else ""
     return git("rev-parse", "--short", "HEAD") + dirty
 
 

@@ -104,3 +104,15 @@ def test_a_dataframe_cached_after_a_shuffle_keeps_no_empty_partitions(
             else:
                 spark.conf.set(key, value)
         spark.conf.set("spark.sql.shuffle.partitions", "2")
+
+
+@pytest.mark.parametrize("env", ["local", "cluster"])
+def test_every_jvm_compiles_the_large_methods_of_generated_code(env, monkeypatch):
+    """Driver and executors run with HotSpot's limit on compiled method size lifted: the
+    code Spark generates for data_processing's parse is one method above it."""
+    monkeypatch.setenv("SPARK_MASTER_URL", "spark://spark-master:7077")
+    monkeypatch.setenv("SPARKIFY_DATA_ROOT", "file:///tmp/sparkify")
+    spark_conf = config_loader(env)["spark"]
+    for jvm in ("driver", "executor"):
+        options = spark_conf[f"spark.{jvm}.extraJavaOptions"].split()
+        assert "-XX:-DontCompileHugeMethods" in options
