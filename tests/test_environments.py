@@ -9,6 +9,7 @@ from omegaconf.errors import InterpolationResolutionError
 from pyspark.sql import functions as F
 
 from sparkify_kedro import settings
+from sparkify_kedro.pipelines.modeling.small_jobs import session_settings
 from tests.kedro_helpers import PROJECT_ROOT, kedro_session
 
 
@@ -83,13 +84,11 @@ def test_a_dataframe_cached_after_a_shuffle_keeps_no_empty_partitions(
     sql_settings = {
         key: str(value).lower() if isinstance(value, bool) else str(value)
         for key, value in config_loader(env)["spark"].items()
-        if key.startswith("spark.sql.") and "${" not in str(value)
+        if key.startswith("spark.sql.")
     }
-    previous = {key: spark.conf.get(key, None) for key in sql_settings}
-    spark.conf.set("spark.sql.shuffle.partitions", "200")
-    try:
-        for key, value in sql_settings.items():
-            spark.conf.set(key, value)
+    with session_settings(
+        spark, {"spark.sql.shuffle.partitions": "200", **sql_settings}
+    ):
         rows = spark.range(1000).groupBy((F.col("id") % 10).alias("key")).count()
         cached = rows.persist()
         try:
@@ -97,13 +96,6 @@ def test_a_dataframe_cached_after_a_shuffle_keeps_no_empty_partitions(
             assert cached.rdd.getNumPartitions() < 10
         finally:
             cached.unpersist()
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
-        spark.conf.set("spark.sql.shuffle.partitions", "2")
 
 
 @pytest.mark.parametrize("env", ["local", "cluster"])

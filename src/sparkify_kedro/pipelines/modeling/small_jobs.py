@@ -13,7 +13,7 @@ models and their scores do not change (same rows, same order, same arithmetic).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -27,12 +27,18 @@ INTERPRETED_EXPRESSIONS = {
 }
 
 
-@contextmanager
-def interpreted_expressions(spark: SparkSession) -> Iterator[None]:
+def interpreted_expressions(spark: SparkSession) -> AbstractContextManager[None]:
     """The body's queries run with :data:`INTERPRETED_EXPRESSIONS`; the session's own
     settings come back afterwards (the session is shared by every node of a run)."""
-    previous = {key: spark.conf.get(key, None) for key in INTERPRETED_EXPRESSIONS}
-    for key, value in INTERPRETED_EXPRESSIONS.items():
+    return session_settings(spark, INTERPRETED_EXPRESSIONS)
+
+
+@contextmanager
+def session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
+    """The body runs with the runtime Spark ``settings``; the previous values (or their
+    absence) come back afterwards, whether the body succeeds or fails."""
+    previous = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
         spark.conf.set(key, value)
     try:
         yield
