@@ -81,8 +81,8 @@ def test_a_dataframe_cached_after_a_shuffle_keeps_no_empty_partitions(
     ``spark.sql.shuffle.partitions`` (200 on a cluster) near-empty ones."""
     monkeypatch.setenv("SPARK_MASTER_URL", "spark://spark-master:7077")
     monkeypatch.setenv("SPARKIFY_DATA_ROOT", "file:///tmp/sparkify")
-    sql_settings = {
-        key: str(value).lower() if isinstance(value, bool) else str(value)
+    sql_settings = {  # as the SparkSession hook passes them: str(value)
+        key: str(value)
         for key, value in config_loader(env)["spark"].items()
         if key.startswith("spark.sql.")
     }
