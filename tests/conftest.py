@@ -52,6 +52,11 @@ time.tzset()
 # Spark's Python workers run this interpreter, with the project's packages.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+# Every Spark JVM of the tests (this process's, subprocesses', the test cluster's executors)
+# reads tests/spark_conf/spark-defaults.conf: JIT settings for short-lived JVMs.
+os.environ.setdefault(
+    "SPARK_CONF_DIR", str(Path(__file__).resolve().parent / "spark_conf")
+)
 if "PYTEST_XDIST_WORKER" in os.environ:
     # An xdist worker's __main__ (execnet's bootstrap) has neither __spec__ nor __file__,
     # which pyspark.sql.connect takes for a doctest run without its dependencies: it then

@@ -108,3 +108,14 @@ def test_every_jvm_compiles_the_large_methods_of_generated_code(env, monkeypatch
     for jvm in ("driver", "executor"):
         options = spark_conf[f"spark.{jvm}.extraJavaOptions"].split()
         assert "-XX:-DontCompileHugeMethods" in options
+
+
+def test_the_test_jvms_compile_with_c1_only(spark):
+    """The tests' JVMs read tests/spark_conf (conftest sets SPARK_CONF_DIR): C1 only, with
+    the code cache of tiered compilation. The cluster tests check their executors."""
+    runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    arguments = list(runtime.getInputArguments())
+    assert "-XX:TieredStopAtLevel=1" in arguments
+    assert "-XX:ReservedCodeCacheSize=256m" in arguments
+    conf = spark.sparkContext.getConf()
+    assert "-XX:TieredStopAtLevel=1" in conf.get("spark.executor.defaultJavaOptions")

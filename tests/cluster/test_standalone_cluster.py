@@ -316,6 +316,10 @@ def test_the_run_used_the_cluster_and_both_workers(
     assert f"master={cluster.master_url}" in interrupted_run.first_output
     # the executors ran on both workers, in the project's venv (PYSPARK_PYTHON)
     assert interrupted_run.executors_on_both_workers
+    # with the test JVMs' JIT settings (tests/spark_conf), added to the project's own
+    command = cluster.worker_stderr(2)
+    assert "-XX:TieredStopAtLevel=1" in command
+    assert "-XX:-DontCompileHugeMethods" in command
 
 
 def test_a_lost_worker_costs_its_tasks_not_the_run(
