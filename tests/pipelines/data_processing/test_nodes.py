@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import reduce
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
 from sparkify_kedro.pipelines.data_processing.nodes import (
+    NoReadableEventError,
     build_data_quality_report,
     extract_quarantined_lines,
     parse_event_lines,
@@ -186,3 +188,32 @@ def test_the_quarantine_reads_only_the_files_the_books_found_bad_lines_in(spark)
         ("not json", "malformed_json", "file:/log/events.json")
     ]
     assert skipped.collect() == []
+
+
+def test_an_input_without_a_kept_event_is_described_from_one_pass(spark):
+    """The error names the first files, counts every reason and quotes the first
+    quarantined line in reading order: not the smallest line, not one of the most
+    frequent reason."""
+    files = [f"file:/log/part-{number}.json" for number in range(5)]
+    raw = reduce(
+        DataFrame.union,
+        [
+            lines_frame(
+                spark,
+                ["~~~ not json", "", event_line(userId="", auth="Logged Out")],
+                files[0],
+            ),
+            lines_frame(spark, [event_line(ts=0)], files[1]),
+            lines_frame(spark, ["", ""], files[2]),
+            lines_frame(spark, [""], files[3]),
+            lines_frame(spark, ["aaa not json", ""], files[4]),
+        ],
+    )
+    with pytest.raises(NoReadableEventError) as error:
+        parse_event_lines(raw, DATA_PROCESSING)
+    assert str(error.value) == (
+        "No readable event in file:/log/part-0.json, file:/log/part-1.json, "
+        "file:/log/part-2.json and more files: 9 lines read, none of them a logged-in "
+        "event (5 blank_line, 2 malformed_json, 1 logged_out, 1 out_of_range_ts); "
+        "the first unreadable line: '~~~ not json'. Nothing was written."
+    )

@@ -57,29 +57,42 @@ def _normalised_user_id(text: Column) -> Column:
 
 
 def _no_event_message(classified: DataFrame) -> str:
-    """What the input holds, when not one of its lines is a kept event (a small input)."""
+    """What the input holds, when not one of its lines is a kept event.
+
+    One pass over the lines: per reason, the lines, the files they came from and the first
+    quarantined line in reading order (``monotonically_increasing_id`` grows with the
+    partition, then the row).
+    """
+    quarantined_at = F.when(F.col("record_status") == QUARANTINED, F.col("position"))
     outcomes = (
-        classified.groupBy("reason")
-        .count()
+        classified.withColumn("position", F.monotonically_increasing_id())
+        .groupBy("reason")
+        .agg(
+            F.count(F.lit(1)).alias("count"),
+            F.slice(
+                F.array_sort(F.collect_set("source_file")),
+                1,
+                _FILES_NAMED_IN_ERRORS + 1,
+            ).alias("files"),
+            F.min(quarantined_at).alias("first_quarantined_at"),
+            F.min_by("line", quarantined_at).alias("first_quarantined_line"),
+        )
         .orderBy(F.desc("count"), "reason")
         .collect()
     )
-    files = [
-        row["source_file"]
-        for row in classified.select("source_file")
-        .distinct()
-        .orderBy("source_file")
-        .limit(_FILES_NAMED_IN_ERRORS + 1)
-        .collect()
-    ]
+    files = sorted({file for row in outcomes for file in row["files"]})
     named = ", ".join(files[:_FILES_NAMED_IN_ERRORS]) + (
         " and more files" if len(files) > _FILES_NAMED_IN_ERRORS else ""
     )
     lines = sum(row["count"] for row in outcomes)
     breakdown = ", ".join(f"{row['count']} {row['reason']}" for row in outcomes)
-    first_unreadable = classified.where(F.col("record_status") == QUARANTINED).first()
+    quarantined = [row for row in outcomes if row["first_quarantined_at"] is not None]
+    first_unreadable = min(
+        quarantined, key=lambda row: row["first_quarantined_at"], default=None
+    )
     example = (
-        f"; the first unreadable line: {first_unreadable['line'][:80]!r}"
+        f"; the first unreadable line: "
+        f"{first_unreadable['first_quarantined_line'][:80]!r}"
         if first_unreadable
         else ""
     )
