@@ -44,7 +44,7 @@ lint: setup
 TEST_PROCESSES ?= 2
 
 # The Python environment and Debian's chromium are installed at once: both wait mostly on
-# downloads (cold, one after the other: 106 s, byte-compiling included, and 84 s).
+# downloads (measured: docs/operations.md, "Speed").
 test:  ## lint, format check, the whole test suite with the cluster tests (CI)
 	@$(MAKE) --no-print-directory -j2 setup browser
 	@$(MAKE) --no-print-directory lint
