@@ -16,21 +16,23 @@ import pytest
 from pyspark.sql import SparkSession
 from xdist.scheduler import LoadScopeScheduling
 
-from tests.kedro_helpers import FIXTURES, captured_output, run_pipeline
+from tests.kedro_helpers import FIXTURES, SAMPLE_LOG, captured_output, run_pipeline
 
 #: A demo run small enough for the test suite: 80 simulated users, every stage, modeling
-#: with one grid point, two folds, few iterations and two test origins, few bootstrap
-#: resamples and futures (the flow is under test here; model quality has its own tests and
-#: benchmark). The cluster tests run the same parameters and compare with this run.
+#: with one grid point, two folds, few iterations and one test origin, few bootstrap
+#: resamples and futures (the flow is under test here; model quality, several origins and
+#: the ceiling's precision have their own tests and benchmark). The cluster tests run the
+#: same parameters and compare with this run. Each origin and future costs jobs in every
+#: one of the 12 models, locally and on the test cluster.
 SMALL_DEMO_PARAMS = {
     "simulation": {
         "n_users": 80,
         "seed": 3,
-        "ceiling": {"futures": 10, "label_draws": 50},
+        "ceiling": {"futures": 4, "label_draws": 50},
     },
     "modeling": {
         "cross_validation": {"num_folds": 2, "parallelism": 2},
-        "evaluation": {"test_cutoffs": 2, "bootstrap_resamples": 100},
+        "evaluation": {"test_cutoffs": 1, "bootstrap_resamples": 100},
         "algorithms": {
             "gbt": {"params": {"maxIter": 3}, "grid": {"maxDepth": [2]}},
             "random_forest": {"params": {"numTrees": 5}, "grid": {"maxDepth": [3]}},
@@ -146,6 +148,22 @@ def small_demo_data_root(spark, tmp_path_factory) -> Path:
     What the run showed is kept beside it (``small_demo_log``).
     """
     return built_once_per_run(tmp_path_factory, "small_demo", _run_small_demo)
+
+
+@pytest.fixture(scope="session")
+def processed_sample_data_root(spark, tmp_path_factory) -> Path:
+    """``kedro run --pipelines data_processing`` on the sample log, once per test run.
+
+    ``raw_events_path`` points at the fixture outside the data root, as a user points it at
+    an export. Tests read it and never write to it (``copy_data_root`` gives a copy).
+    """
+    return built_once_per_run(
+        tmp_path_factory,
+        "processed_sample",
+        lambda data_root: run_pipeline(
+            "data_processing", data_root, {"raw_events_path": str(SAMPLE_LOG)}
+        ),
+    )
 
 
 @pytest.fixture(scope="session")

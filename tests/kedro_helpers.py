@@ -23,6 +23,9 @@ from sparkify_kedro.known_warnings import ignore_known_warnings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The hand-written sample log (12 lines, every dialect and kind of line; its expected books
+#: are in tests/pipelines/data_processing/test_pipeline.py).
+SAMPLE_LOG = FIXTURES / "sample_events.jsonl"
 #: The project's data layers (kedro-viz), in the order data flows through them.
 LAYERS = [
     "raw",

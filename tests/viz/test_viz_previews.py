@@ -5,38 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import plotly.graph_objects as go
 import pytest
-
-from tests.kedro_helpers import FIXTURES, kedro_session, run_pipeline
-from tests.viz.conftest import build_viz_site
 
 
 @pytest.fixture(scope="module")
-def previews(spark, tmp_path_factory) -> dict[str, dict]:
-    """Dataset name -> its node metadata in a site built with previews over real outputs."""
-    data_root = tmp_path_factory.mktemp("viz_data")
-    run_pipeline(
-        "data_processing",
-        data_root,
-        {"raw_events_path": str(FIXTURES / "sample_events.jsonl")},
-    )
-    with kedro_session(data_root) as session:
-        session.load_context().catalog.save(
-            "churn_rate_by_segment_plot",
-            go.Figure(go.Bar(x=["free", "paid"], y=[0.2, 0.1])),
-        )
-    site = build_viz_site(
-        tmp_path_factory.mktemp("viz_previews_project"),
-        "--include-previews",
-        data_root=data_root,
-    )
-    main = json.loads((site / "api" / "main").read_text())
+def previews(viz_site) -> dict[str, dict]:
+    """Dataset name -> its node metadata in the site built with previews."""
+    main = json.loads((viz_site / "api" / "main").read_text())
     return {
-        node["name"]: json.loads((site / "api" / "nodes" / node["id"]).read_text())
+        node["name"]: json.loads((viz_site / "api" / "nodes" / node["id"]).read_text())
         for node in main["nodes"]
         if node["type"] == "data"
-        and (Path(site / "api" / "nodes" / node["id"])).is_file()
+        and (Path(viz_site / "api" / "nodes" / node["id"])).is_file()
     }
 
 

@@ -19,10 +19,10 @@ from kedro.io.core import DatasetError
 
 from sparkify_kedro.pipelines.data_processing.nodes import NoReadableEventError
 from sparkify_kedro.spark_errors import UnreadableInputFileError
-from tests.kedro_helpers import FIXTURES, load_dataset, run_pipeline
+from tests.kedro_helpers import SAMPLE_LOG as SAMPLE
+from tests.kedro_helpers import copy_data_root, load_dataset, run_pipeline
 from tests.pipelines.data_processing.event_lines import BASE_TS, event_line
 
-SAMPLE = FIXTURES / "sample_events.jsonl"
 OUTPUT_LAYERS = ("02_intermediate", "03_primary", "08_reporting")
 
 
@@ -42,11 +42,12 @@ def outputs_fingerprint(data_root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def previous_run(spark, tmp_path_factory) -> Path:
-    """A data root holding a finished data_processing run of the sample log."""
-    data_root = tmp_path_factory.mktemp("previous_run")
-    run_pipeline("data_processing", data_root, {"raw_events_path": str(SAMPLE)})
-    return data_root
+def previous_run(processed_sample_data_root, tmp_path_factory) -> Path:
+    """A data root holding a finished data_processing run of the sample log (a copy of
+    the shared one: these tests try to overwrite it)."""
+    return copy_data_root(
+        processed_sample_data_root, tmp_path_factory.mktemp("runs") / "previous_run"
+    )
 
 
 @pytest.mark.parametrize(
