@@ -231,6 +231,7 @@ def readme_block(figures: dict) -> str:
     """The README's few lines on one run, beside the public analyses' figures."""
     return (
         f"**{figures['users']:,} simulated users** (commit {figures['commit']}, "
+        f"{figures['machine']}, load {figures['load_before']}-{figures['load_after']}, "
         f"{figures['date']}, [details](docs/results.md)): the model chosen on validation, "
         f"{figures['chosen']}, scores test AUC-PR {figures['chosen_test_auc_pr']} and "
         f'weighted F1 {figures["chosen_test_weighted_f1"]}; predicting "no churn" for '
