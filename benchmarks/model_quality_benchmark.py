@@ -189,7 +189,7 @@ def results_section(figures: dict) -> str:
         "|---|---|---|",
         *[
             f"| {label} | {figures[f'{key}_test_auc_pr']} | "
-            f"{figures.get(f'{key}_test_weighted_f1', '—')} |"
+            f"{figures[f'{key}_test_weighted_f1']} |"
             for key, label in (
                 ("chosen", f"chosen: {figures['chosen']}"),
                 ("one_rule", "one rule (thumbs down per song)"),

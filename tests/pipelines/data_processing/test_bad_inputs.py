@@ -19,8 +19,12 @@ from kedro.io.core import DatasetError
 
 from sparkify_kedro.pipelines.data_processing.nodes import NoReadableEventError
 from sparkify_kedro.spark_errors import UnreadableInputFileError
-from tests.kedro_helpers import SAMPLE_LOG as SAMPLE
-from tests.kedro_helpers import copy_data_root, load_dataset, run_pipeline
+from tests.kedro_helpers import (
+    SAMPLE_LOG,
+    copy_data_root,
+    load_dataset,
+    run_pipeline,
+)
 from tests.pipelines.data_processing.event_lines import BASE_TS, event_line
 
 OUTPUT_LAYERS = ("02_intermediate", "03_primary", "08_reporting")
@@ -87,7 +91,7 @@ def test_a_truncated_compressed_file_stops_the_run_with_one_line_naming_it(
 ):
     log = tmp_path / "log"
     (log / "2018-10").mkdir(parents=True)
-    shutil.copy(SAMPLE, log / "part-0.json")
+    shutil.copy(SAMPLE_LOG, log / "part-0.json")
     many_lines = "".join(event_line(ts=BASE_TS + n) + "\n" for n in range(5000))
     compressed = gzip.compress(many_lines.encode())
     truncated = log / "2018-10" / "part-1.json.gz"

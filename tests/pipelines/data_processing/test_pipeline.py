@@ -10,25 +10,19 @@ import pytest
 from kedro.io.core import DatasetError
 
 from sparkify_kedro.datasets import SparkTextLinesDataset
-from tests.kedro_helpers import SAMPLE_LOG as SAMPLE
-from tests.kedro_helpers import load_dataset, run_pipeline
+from tests.kedro_helpers import SAMPLE_LOG, load_dataset, run_pipeline
 
 
-@pytest.fixture(scope="module")
-def processed_sample(processed_sample_data_root) -> Path:
-    """``data_processing`` run once through Kedro on the sample log (``raw_events_path``
-    pointing at it, outside the data root); the data root (tests/conftest.py)."""
-    return processed_sample_data_root
-
-
-def test_the_run_writes_every_output_and_the_books_balance(processed_sample):
+def test_the_run_writes_every_output_and_the_books_balance(processed_sample_data_root):
     # raw_events_path read the log where it was: nothing was copied into the data root
-    assert not (processed_sample / "01_raw").exists()
-    report = load_dataset("data_quality_report", processed_sample)
-    clean = load_dataset("clean_events", processed_sample)
-    quarantined = load_dataset("quarantined_events", processed_sample)
+    assert not (processed_sample_data_root / "01_raw").exists()
+    report = load_dataset("data_quality_report", processed_sample_data_root)
+    clean = load_dataset("clean_events", processed_sample_data_root)
+    quarantined = load_dataset("quarantined_events", processed_sample_data_root)
 
-    assert report["lines_read"] == len(SAMPLE.read_text(encoding="utf-8").splitlines())
+    assert report["lines_read"] == len(
+        SAMPLE_LOG.read_text(encoding="utf-8").splitlines()
+    )
     assert report["lines_read"] == 12
     assert report["rows_kept"] == clean.count() == 6
     assert report["lines_quarantined"] == quarantined.count() == 2
@@ -43,14 +37,14 @@ def test_the_run_writes_every_output_and_the_books_balance(processed_sample):
     assert report["unknown_pages"] == {"Jukebox": 1}
 
 
-def test_clean_events_are_partitioned_by_event_date(processed_sample):
-    folder = processed_sample / "03_primary" / "clean_events.parquet"
+def test_clean_events_are_partitioned_by_event_date(processed_sample_data_root):
+    folder = processed_sample_data_root / "03_primary" / "clean_events.parquet"
     partitions = sorted(path.name for path in folder.glob("event_date=*"))
     assert partitions == ["event_date=2018-10-01", "event_date=2018-10-07"]
 
 
-def test_values_survive_the_dialects_of_the_sample(processed_sample):
-    clean = load_dataset("clean_events", processed_sample)
+def test_values_survive_the_dialects_of_the_sample(processed_sample_data_root):
+    clean = load_dataset("clean_events", processed_sample_data_root)
     by_page = {row["page"]: row for row in clean.collect()}
     cancellation = by_page["Cancellation Confirmation"]
     assert cancellation["user_id"] == "18"  # written as a JSON number
@@ -62,7 +56,7 @@ def test_values_survive_the_dialects_of_the_sample(processed_sample):
 @pytest.fixture(scope="module")
 def sample_in_every_form(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("forms")
-    content = SAMPLE.read_bytes()
+    content = SAMPLE_LOG.read_bytes()
     (folder / "plain.json").write_bytes(content)
     (folder / "gzipped.json.gz").write_bytes(gzip.compress(content))
     (folder / "bzipped.json.bz2").write_bytes(bz2.compress(content))
@@ -84,7 +78,7 @@ def sample_in_every_form(tmp_path_factory) -> dict[str, Path]:
 def test_the_raw_log_reads_the_same_in_every_form(spark, sample_in_every_form, form):
     lines = SparkTextLinesDataset(filepath=str(sample_in_every_form[form])).load()
     assert sorted(row["value"] for row in lines.collect()) == sorted(
-        SAMPLE.read_text(encoding="utf-8").splitlines()
+        SAMPLE_LOG.read_text(encoding="utf-8").splitlines()
     )
 
 
@@ -105,7 +99,7 @@ def test_an_empty_input_is_one_clear_error_naming_the_path(spark, tmp_path):
 
 def test_an_unreadable_input_is_one_clear_error_naming_the_path(spark, tmp_path):
     broken = tmp_path / "broken.json.gz"
-    broken.write_bytes(gzip.compress(SAMPLE.read_bytes())[:40])  # truncated gzip
+    broken.write_bytes(gzip.compress(SAMPLE_LOG.read_bytes())[:40])  # truncated gzip
     with pytest.raises(DatasetError, match=r"Cannot read .*broken\.json\.gz"):
         SparkTextLinesDataset(filepath=str(broken)).load()
 
