@@ -1,11 +1,15 @@
 """How one raw line is read: Spark column expressions, no Spark action.
 
-A line is parsed once, wrapped in a JSON array, so that a line holding more than one JSON
-value (or a value followed by a fragment) is seen and quarantined whole instead of being
-cut to its first value. Every field is read as text and typed here, so that a value in any
-eventsim dialect survives, an integer is read exactly or not at all, and a value outside
-what its column (or the calendar) can hold becomes a quarantine reason naming the field
-instead of an overflow error that stops the whole run.
+A line is parsed wrapped in a JSON array, so that a line holding more than one JSON value
+(or a value followed by a fragment) is seen and quarantined whole instead of being cut to
+its first value. Nearly every line of a real log is one object whose numbers are plain JSON
+integers (a float for ``length``): those are read once, with the numeric fields typed by the
+parser itself, exactly (the *typed reading*). Any other line is parsed again with every field
+as text and typed here (the *text reading*), so that a value in any eventsim dialect
+survives, an integer is read exactly or not at all, and a value outside what its column (or
+the calendar) can hold becomes a quarantine reason naming the field instead of an overflow
+error that stops the whole run. Both readings meet the same rules: the typed one only
+supplies a value the text one would have read the same way.
 
 ``classify_lines`` returns one row per line with the typed values, the fate of the line
 (``record_status``, ``reason``) and which timestamps were read as seconds.
@@ -24,8 +28,26 @@ from sparkify_kedro.events import ANONYMOUS_AUTH, RAW_FIELD_NAMES
 
 OK, DROPPED, QUARANTINED = "ok", "dropped", "quarantined"
 
+# The fields typed as numbers, and how the typed reading's parser reads them: a long
+# accepts a JSON integer token only (no float, no string), a double any JSON number.
+_TYPED_FIELD_TYPES: dict[str, T.DataType] = {
+    "ts": T.LongType(),
+    "sessionId": T.LongType(),
+    "status": T.LongType(),
+    "itemInSession": T.LongType(),
+    "registration": T.LongType(),
+    "length": T.DoubleType(),
+}
+_TYPED_FIELDS = tuple(_TYPED_FIELD_TYPES)
+_TEXT_FIELDS = tuple(name for name in RAW_FIELD_NAMES if name not in _TYPED_FIELD_TYPES)
 _EVENT_TEXT_SCHEMA = T.StructType(
     [T.StructField(name, T.StringType()) for name in RAW_FIELD_NAMES]
+)
+_EVENT_TYPED_SCHEMA = T.StructType(
+    [
+        T.StructField(name, _TYPED_FIELD_TYPES.get(name, T.StringType()))
+        for name in RAW_FIELD_NAMES
+    ]
 )
 _CORRUPT = "_corrupt_record"
 _PERMISSIVE = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
@@ -34,13 +56,17 @@ _PERMISSIVE = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
 _END_FIELD = "__sparkify_end_of_line__"
 _WRAPPER_OPEN = '{"values":['
 _WRAPPER_CLOSE = f'],"{_END_FIELD}":1}}'
-_WRAPPED_SCHEMA = T.StructType(
-    [
-        T.StructField("values", T.ArrayType(_EVENT_TEXT_SCHEMA)),
-        T.StructField(_END_FIELD, T.IntegerType()),
-        T.StructField(_CORRUPT, T.StringType()),
-    ]
-)
+
+
+def _wrapped_schema(event_schema: T.StructType) -> T.StructType:
+    return T.StructType(
+        [
+            T.StructField("values", T.ArrayType(event_schema)),
+            T.StructField(_END_FIELD, T.IntegerType()),
+            T.StructField(_CORRUPT, T.StringType()),
+        ]
+    )
+
 _DIRECT_SCHEMA = T.StructType(
     [*_EVENT_TEXT_SCHEMA.fields, T.StructField(_CORRUPT, T.StringType())]
 )
@@ -60,7 +86,6 @@ _COUNT_LIKE_FIELDS = (
     ("status", 100, 599),  # an HTTP status
 )
 _TIME_FIELDS = ("ts", "registration")
-_TYPED_FIELDS = ("ts", "sessionId", "status", "itemInSession", "registration", "length")
 
 
 @dataclass(frozen=True)
@@ -100,55 +125,105 @@ def strip_whitespace(text: Column) -> Column:
 
 
 def _json_reading(lines: DataFrame) -> DataFrame:
-    """Adds ``first_value`` (a struct of text fields) and ``json_status``: "one" object,
-    "several" values (``{...}, {...}``), "trailing" text after a first object that reads
-    (``{...}{...}``, ``{...} fragment``), or "malformed"."""
+    """Adds ``first_value`` (a struct of the text fields: the raw fields but the typed
+    ones), ``<field>_typed`` and ``<field>_raw_text`` for each typed field (one of the two
+    is null), ``json_status`` and ``line_is_blank``.
+
+    ``json_status``: "one" object, "several" values (``{...}, {...}``), "trailing" text
+    after a first object that reads (``{...}{...}``, ``{...} fragment``), or "malformed".
+    A line is first read with the typed schema; only when that reading fails (a number in
+    another dialect, a line that is not exactly one object) is it parsed again as text,
+    which every later rule then reads.
+    """
     # A byte-order mark opens the first line of files saved by some editors: not data
     # (a prefix test: a regular expression would try every position of the line).
     line = F.col("line")
     json_line = F.when(line.startswith("\ufeff"), F.substr(line, F.lit(2))).otherwise(
         line
     )
-    wrapped = F.from_json(
-        F.concat(F.lit(_WRAPPER_OPEN), json_line, F.lit(_WRAPPER_CLOSE)),
-        _WRAPPED_SCHEMA,
-        _PERMISSIVE,
+    wrapped_line = F.concat(F.lit(_WRAPPER_OPEN), F.col("json_line"), F.lit(_WRAPPER_CLOSE))
+
+    def read_to_the_end(parsed: str) -> Column:
+        return F.coalesce(
+            F.col(parsed)[_CORRUPT].isNull()
+            & (F.col(parsed)[_END_FIELD] == 1)
+            & ~F.col("json_line").contains(_END_FIELD),
+            F.lit(False),
+        )
+
+    typed = lines.withColumn("json_line", json_line).withColumn(
+        "typed", F.from_json(wrapped_line, _wrapped_schema(_EVENT_TYPED_SCHEMA), _PERMISSIVE)
     )
-    read = lines.withColumns({"json_line": json_line, "wrapped": wrapped})
-    read_to_the_end = F.coalesce(
-        F.col("wrapped")[_CORRUPT].isNull()
-        & (F.col("wrapped")[_END_FIELD] == 1)
-        & ~F.col("json_line").contains(_END_FIELD),
-        F.lit(False),
+    typed_value = F.get(F.col("typed")["values"], 0)
+    typed_one = typed.withColumn(
+        "typed_one",
+        F.coalesce(
+            read_to_the_end("typed")
+            & (F.size(F.col("typed")["values"]) == 1)
+            & typed_value.isNotNull(),
+            F.lit(False),
+        ),
     )
-    # Parsed again only when the line does not read to its end (rare): does a first
-    # object read on its own?
+    # The text reading, for the lines the typed one could not read (null for the others).
+    read = typed_one.withColumn(
+        "text",
+        F.when(
+            ~F.col("typed_one"),
+            F.from_json(wrapped_line, _wrapped_schema(_EVENT_TEXT_SCHEMA), _PERMISSIVE),
+        ),
+    )
+    # Does a first object read on its own? Asked only of a line that the text reading
+    # did not read to its end (rare).
     direct = F.from_json("json_line", _DIRECT_SCHEMA, _PERMISSIVE)
-    values = F.col("wrapped")["values"]
-    first_value = F.get(values, 0)  # null for a blank line's empty array
+    values = F.col("text")["values"]
+    text_value = F.get(values, 0)  # null for a blank line's empty array
+    text_read_to_the_end = read_to_the_end("text")
     status = (
-        F.when(read_to_the_end & (F.size(values) > 1), F.lit("several"))
-        .when(read_to_the_end & first_value.isNotNull(), F.lit("one"))
-        .when(read_to_the_end, F.lit("malformed"))  # the line `null`
+        F.when(F.col("typed_one"), F.lit("one"))
+        .when(text_read_to_the_end & (F.size(values) > 1), F.lit("several"))
+        .when(text_read_to_the_end & text_value.isNotNull(), F.lit("one"))
+        .when(text_read_to_the_end, F.lit("malformed"))  # the line `null`
         .when(direct.isNotNull() & direct[_CORRUPT].isNull(), F.lit("trailing"))
         .otherwise(F.lit("malformed"))
+    )
+    typed_value = F.when(F.col("typed_one"), typed_value)
+    first_value = F.struct(
+        *[
+            F.coalesce(typed_value[name], text_value[name]).alias(name)
+            for name in _TEXT_FIELDS
+        ]
     )
     return read.select(
         "line",
         "source_file",
         first_value.alias("first_value"),
+        *[typed_value[name].alias(f"{name}_typed") for name in _TYPED_FIELDS],
+        *[text_value[name].alias(f"{name}_raw_text") for name in _TYPED_FIELDS],
         status.alias("json_status"),
-        (strip_whitespace(F.col("line")) == "").alias("line_is_blank"),
+        # Only a line that gave no first value can be blank: the whole line is trimmed (a
+        # copy of it) for those few lines alone.
+        (
+            ~F.col("typed_one")
+            & text_value.isNull()
+            & (strip_whitespace(F.col("line")) == "")
+        ).alias("line_is_blank"),
     )
 
 
 def _texts(lines: DataFrame) -> DataFrame:
     """Adds ``<field>_text``, the field without whitespace around it, for the fields that
-    are typed or compared (ids, pages, numbers); other text stays verbatim."""
+    are typed or compared (ids, pages, numbers); other text stays verbatim. A typed field's
+    text is null when the typed reading read the line."""
     return lines.withColumns(
         {
-            f"{name}_text": strip_whitespace(F.col("first_value")[name])
-            for name in (*_TYPED_FIELDS, "page", "auth", "userId")
+            **{
+                f"{name}_text": strip_whitespace(F.col(f"{name}_raw_text"))
+                for name in _TYPED_FIELDS
+            },
+            **{
+                f"{name}_text": strip_whitespace(F.col("first_value")[name])
+                for name in ("page", "auth", "userId")
+            },
         }
     )
 
@@ -158,7 +233,8 @@ def _integer_readings(
 ) -> DataFrame:
     """Adds ``<field>_value`` (a long) and ``<field>_problem`` for each field of ``bounds``.
 
-    Digits are read exactly. A whole number written as a float (``1540919166796.0``,
+    The typed reading's value, when there is one, is the read integer. Otherwise digits
+    are read exactly from the text. A whole number written as a float (``1540919166796.0``,
     ``1.538352117E12``; Spark hands them over as a double's text) is taken when it is below
     2^53, where a double holds every integer exactly; above, the written digits are lost:
     ``inexact``. Not a whole finite number: ``invalid``. Beyond a long or outside its
@@ -179,7 +255,7 @@ def _integer_readings(
     read = numbers.withColumns(
         {
             f"{name}_read": F.expr(
-                f"coalesce({name}_digits, CASE WHEN {whole[name]} AND "
+                f"coalesce({name}_typed, {name}_digits, CASE WHEN {whole[name]} AND "
                 f"abs({name}_number) < {_EXACT_DOUBLE_LIMIT} "
                 f"THEN CAST({name}_number AS BIGINT) END)"
             )
@@ -190,7 +266,7 @@ def _integer_readings(
         {
             f"{name}_problem": F.expr(
                 f"""CASE
-                WHEN {name}_text IS NULL THEN NULL
+                WHEN {name}_text IS NULL AND {name}_read IS NULL THEN NULL
                 WHEN {name}_read IS NULL AND NOT {whole[name]} THEN 'invalid'
                 WHEN {name}_read IS NULL AND abs({name}_number) >= {float(_LONG_LIMIT)}
                     THEN 'out_of_range'
@@ -248,13 +324,13 @@ def _length_reading(lines: DataFrame, plausible: PlausibleValues) -> DataFrame:
     a finite number (``NaN``, ``Infinity``), ``out_of_range`` below 0 or above the longest
     song."""
     with_number = lines.withColumn(
-        "length_number", F.expr("try_cast(length_text AS DOUBLE)")
+        "length_number", F.expr("coalesce(length_typed, try_cast(length_text AS DOUBLE))")
     )
     judged = with_number.withColumn(
         "length_problem",
         F.expr(
             f"""CASE
-            WHEN length_text IS NULL THEN NULL
+            WHEN length_text IS NULL AND length_number IS NULL THEN NULL
             WHEN NOT coalesce(NOT isnan(length_number)
                 AND abs(length_number) < double('inf'), false) THEN 'invalid'
             WHEN length_number NOT BETWEEN 0 AND {plausible.longest_song_seconds}
@@ -302,7 +378,8 @@ def _fate() -> Column:
         ("json_status = 'several'", outcome(QUARANTINED, "'multiple_json_values'")),
         *[
             (
-                f"coalesce({name}_text, '') = ''",
+                f"coalesce({name}_text, '') = ''"
+                + (f" AND {name}_typed IS NULL" if name in _TYPED_FIELDS else ""),
                 outcome(QUARANTINED, f"'missing_{name}'"),
             )
             for name in _REQUIRED_FIELDS

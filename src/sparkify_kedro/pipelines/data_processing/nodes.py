@@ -168,17 +168,19 @@ def repair_double_encoded_utf8(text: Column, rounds: int = _MOJIBAKE_ROUNDS) -> 
     A round applies only when the text holds a non-ASCII character, is all Latin-1 and its
     Latin-1 bytes are valid UTF-8; real Latin-1 text such as ``Björk`` fails that test and
     is left alone. ASCII text, nearly all of it, is told apart by its length in bytes alone,
-    before any regular expression runs.
+    before any regular expression runs. A further round is tried only on text the round
+    before repaired: unchanged text would fail the same test again.
     """
-    for _ in range(rounds):
-        latin1_bytes = F.encode(text, "ISO-8859-1")
-        repairable = (
-            (F.octet_length(text) > F.length(text))
-            & text.rlike(r"^[\x00-\xff]*$")
-            & F.is_valid_utf8(latin1_bytes)
-        )
-        text = F.when(repairable, F.decode(latin1_bytes, "UTF-8")).otherwise(text)
-    return text
+    if rounds == 0:
+        return text
+    latin1_bytes = F.encode(text, "ISO-8859-1")
+    repairable = (
+        (F.octet_length(text) > F.length(text))
+        & text.rlike(r"^[\x00-\xff]*$")
+        & F.is_valid_utf8(latin1_bytes)
+    )
+    repaired = repair_double_encoded_utf8(F.decode(latin1_bytes, "UTF-8"), rounds - 1)
+    return F.when(repairable, repaired).otherwise(text)
 
 
 def _distinct_by_day(events: DataFrame) -> DataFrame:
