@@ -67,6 +67,7 @@ def _wrapped_schema(event_schema: T.StructType) -> T.StructType:
         ]
     )
 
+
 _DIRECT_SCHEMA = T.StructType(
     [*_EVENT_TEXT_SCHEMA.fields, T.StructField(_CORRUPT, T.StringType())]
 )
@@ -141,7 +142,9 @@ def _json_reading(lines: DataFrame) -> DataFrame:
     json_line = F.when(line.startswith("\ufeff"), F.substr(line, F.lit(2))).otherwise(
         line
     )
-    wrapped_line = F.concat(F.lit(_WRAPPER_OPEN), F.col("json_line"), F.lit(_WRAPPER_CLOSE))
+    wrapped_line = F.concat(
+        F.lit(_WRAPPER_OPEN), F.col("json_line"), F.lit(_WRAPPER_CLOSE)
+    )
 
     def read_to_the_end(parsed: str) -> Column:
         return F.coalesce(
@@ -152,7 +155,8 @@ def _json_reading(lines: DataFrame) -> DataFrame:
         )
 
     typed = lines.withColumn("json_line", json_line).withColumn(
-        "typed", F.from_json(wrapped_line, _wrapped_schema(_EVENT_TYPED_SCHEMA), _PERMISSIVE)
+        "typed",
+        F.from_json(wrapped_line, _wrapped_schema(_EVENT_TYPED_SCHEMA), _PERMISSIVE),
     )
     typed_value = F.get(F.col("typed")["values"], 0)
     typed_one = typed.withColumn(
@@ -324,7 +328,8 @@ def _length_reading(lines: DataFrame, plausible: PlausibleValues) -> DataFrame:
     a finite number (``NaN``, ``Infinity``), ``out_of_range`` below 0 or above the longest
     song."""
     with_number = lines.withColumn(
-        "length_number", F.expr("coalesce(length_typed, try_cast(length_text AS DOUBLE))")
+        "length_number",
+        F.expr("coalesce(length_typed, try_cast(length_text AS DOUBLE))"),
     )
     judged = with_number.withColumn(
         "length_problem",
