@@ -391,3 +391,59 @@ def test_one_corrupted_field_costs_its_line_and_nothing_else(spark, seed):
     kept = [row for i, row in enumerate(rows) if i not in expected_reasons]
     assert kept == rows_of_valid_lines_alone  # every valid line reads as if alone
     assert all(row["record_status"] == "ok" for row in kept)
+
+
+# ------------------------------- property: one event, any dialect, the same typed values
+# A line whose numbers are plain JSON integers (a float for length) is read by the typed
+# reading; any other spelling of the same values goes through the text reading. Both must
+# give the same row, and the right one, whatever the values.
+def dialects_of(event: dict, rng: random.Random) -> list[str]:
+    """``event`` as JSON lines in several eventsim dialects, every one a valid event."""
+    integers = ("ts", "sessionId", "status", "itemInSession", "registration")
+    padded = rng.choice([" ", "\t", "\u00a0", "\ufeff"])
+    return [
+        json.dumps(event),  # the typed reading
+        json.dumps({**event, **{k: f"{padded}{event[k]}" for k in integers}}),
+        json.dumps({**event, **{k: float(event[k]) for k in integers}}),
+        json.dumps({**event, "length": str(event["length"])}),
+        json.dumps({**event, "userId": f"{padded}{event['userId']}{padded}"}),
+        with_raw_value(event, "ts", f"{event['ts']:.15e}"),  # 1.538352117000000e+12
+        "\ufeff" + json.dumps(event),
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_same_event_reads_the_same_in_every_dialect(spark, seed):
+    rng = random.Random(seed)
+    events = [random_event(rng) for _ in range(15)]
+    # an out-of-range value too: each dialect must give it the same reason
+    events += [{**random_event(rng), "status": 99}, {**random_event(rng), "ts": 5}]
+    lines = [dialects_of(event, rng) for event in events]
+    rows = parse(spark, [line for dialects in lines for line in dialects])
+    per_event = len(lines[0])
+    for index, event in enumerate(events):
+        readings = [
+            {k: v for k, v in row.items() if k != "raw_line"}
+            for row in rows[index * per_event : (index + 1) * per_event]
+        ]
+        assert all(reading == readings[0] for reading in readings), lines[index]
+        first = readings[0]
+        if first["record_status"] == OK:
+            assert (
+                first["session_id"],
+                first["status"],
+                first["item_in_session"],
+                first["length"],
+                first["user_id"],
+                first["ts"],
+            ) == (
+                event["sessionId"],
+                event["status"],
+                event["itemInSession"],
+                event["length"],
+                event["userId"],
+                datetime.utcfromtimestamp(event["ts"] / 1000),
+            )
+    assert [row["reason"] for row in rows[-2 * per_event :]] == (
+        ["out_of_range_status"] * per_event + ["out_of_range_ts"] * per_event
+    )
