@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from sparkify_kedro.pipelines.data_processing.nodes import (
     build_clean_events,
+    drop_duplicate_events,
     parse_event_lines,
 )
 
@@ -78,10 +80,15 @@ def parse_log(log: DataFrame) -> DataFrame:
     )
 
 
-def clean_and_books(event_lines: DataFrame) -> tuple[DataFrame, dict, dict]:
-    """``build_clean_events`` of ``event_lines``, its events written to Spark's ``noop``
-    sink as the pipeline writes them to parquet, which fills the observed books: the
-    events, ``line_books`` and ``clean_event_profile`` (dicts)."""
-    clean, line_books, profile = build_clean_events(event_lines)
-    clean.write.format("noop").mode("overwrite").save()
-    return clean, dict(line_books.get), dict(profile.get)
+def clean_and_books(event_lines: DataFrame) -> tuple[DataFrame, dict, dict, dict]:
+    """``build_clean_events`` then ``drop_duplicate_events`` of ``event_lines``, as the
+    pipeline runs them: the kept events written (to Spark's ``noop`` sink, which fills the
+    observed books), then the days ``drop_duplicate_events`` returns put in place of their
+    own, as its dynamic partition overwrite does. Returns the clean events,
+    ``line_books``, ``clean_event_profile`` and ``duplicate_events``."""
+    kept, line_books, profile = build_clean_events(event_lines)
+    kept.write.format("noop").mode("overwrite").save()
+    rewritten_days, duplicate_events = drop_duplicate_events(kept)
+    days = [date.fromisoformat(day) for day in duplicate_events["days_rewritten"]]
+    clean = kept.where(~F.col("event_date").isin(days)).unionByName(rewritten_days)
+    return clean, dict(line_books.get), dict(profile.get), duplicate_events

@@ -103,9 +103,9 @@ def test_a_truncated_compressed_file_stops_the_run_with_one_line_naming_it(
             "data_processing", tmp_path / "data", {"raw_events_path": str(log)}
         )
 
-    # its first lines read well: the write of clean_events, the one pass, meets its end
+    # its first lines read well: the write of kept_events, the one pass, meets its end
     assert str(error.value) == (
-        f"clean_events: Cannot read the input file file://{truncated} to its end "
+        f"kept_events: Cannot read the input file file://{truncated} to its end "
         "(java.io.EOFException: Unexpected end of input stream): it is truncated or "
         "corrupt, as an interrupted copy leaves a file. Copy it again, or move it out of "
         "the input, and run again."

@@ -12,7 +12,9 @@ from pyspark.sql import DataFrame, SparkSession
 from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
 from sparkify_kedro.pipelines.data_processing.nodes import (
     NoReadableEventError,
+    build_clean_events,
     build_data_quality_report,
+    drop_duplicate_events,
     extract_quarantined_lines,
     parse_event_lines,
 )
@@ -72,7 +74,7 @@ def test_a_missing_optional_column_is_null_not_a_loss(spark):
 
 
 def clean(spark: SparkSession, lines: list[str]) -> list[dict]:
-    frame, _, _ = clean_and_books(parse_frame(spark, lines))
+    frame, *_ = clean_and_books(parse_frame(spark, lines))
     return [row.asDict() for row in frame.orderBy("ts").collect()]
 
 
@@ -114,7 +116,7 @@ def test_unknown_pages_are_kept_and_flagged(spark):
 
 
 def test_clean_events_have_the_declared_schema_and_utc_event_date(spark):
-    frame, _, _ = clean_and_books(parse_frame(spark, [event_line(ts=1538438399999)]))
+    frame, *_ = clean_and_books(parse_frame(spark, [event_line(ts=1538438399999)]))
     assert frame.schema == CLEAN_EVENT_SCHEMA
     assert str(frame.first()["event_date"]) == "2018-10-01"
 
@@ -131,8 +133,8 @@ def test_data_quality_report_books_balance(spark):
         event_line(ts="x"),
         event_line(ts=1538438400000, userId="31"),
     ]
-    clean, line_books, profile = clean_and_books(parse_frame(spark, lines))
-    report = build_data_quality_report(line_books, profile, clean)
+    clean, line_books, profile, duplicates = clean_and_books(parse_frame(spark, lines))
+    report = build_data_quality_report(line_books, profile, duplicates, clean)
     assert report["lines_read"] == 9
     assert report["rows_kept"] == 3
     assert report["rows_dropped_by_reason"] == {
@@ -167,12 +169,33 @@ def test_exact_duplicates_in_different_files_and_partitions_are_one_event(spark)
         lines_frame(spark, [line, line], source_file="file:/log/other.json")
     )
     parsed = parse_event_lines(raw.repartition(3), DATA_PROCESSING).localCheckpoint()
-    clean, line_books, profile = clean_and_books(parsed)
-    assert clean.count() == profile["rows"] == 2
+    clean, line_books, profile, duplicates = clean_and_books(parsed)
+    assert clean.count() == profile["rows"] - duplicates["rows_removed"] == 2
     assert [(f["file"], f["lines"]) for f in line_books["files"]] == [
         ("file:/log/events.json", 2),
         ("file:/log/other.json", 2),
     ]
+
+
+def test_only_the_days_holding_an_exact_duplicate_are_rewritten(spark):
+    day_two = BASE_TS + 86_400_000
+    lines = [event_line(), event_line(), event_line(ts=BASE_TS + 1)]
+    lines += [event_line(ts=day_two), event_line(ts=day_two, itemInSession=51)]
+    kept, *_ = build_clean_events(parse_frame(spark, lines))
+    rewritten, duplicates = drop_duplicate_events(kept)
+    assert duplicates == {"rows_removed": 1, "days_rewritten": ["2018-10-01"]}
+    assert sorted(row["ts"] for row in rewritten.collect()) == [
+        datetime(2018, 10, 1, 0, 1, 57),
+        datetime(2018, 10, 1, 0, 1, 57, 1000),
+    ]
+
+
+def test_a_log_without_an_exact_duplicate_rewrites_nothing(spark):
+    lines = [event_line(), event_line(itemInSession=51), event_line(userId="31")]
+    kept, *_ = build_clean_events(parse_frame(spark, lines))
+    rewritten, duplicates = drop_duplicate_events(kept)
+    assert duplicates == {"rows_removed": 0, "days_rewritten": []}
+    assert rewritten.schema == CLEAN_EVENT_SCHEMA and rewritten.count() == 0
 
 
 def test_the_quarantine_reads_only_the_files_the_books_found_bad_lines_in(spark):

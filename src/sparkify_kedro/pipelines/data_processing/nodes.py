@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, Observation, Window
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from sparkify_kedro.events import (
@@ -183,35 +183,19 @@ def repair_double_encoded_utf8(text: Column, rounds: int = _MOJIBAKE_ROUNDS) -> 
     return F.when(repairable, repaired).otherwise(text)
 
 
-def _distinct_by_day(events: DataFrame) -> DataFrame:
-    """``events`` without exact duplicates, each UTC day's rows in one partition, sorted.
-
-    The one shuffle moves each day to one task (so each day is written as one file), and
-    the sort that the day-partitioned write needs anyway brings exact duplicates next to
-    each other: a row equal to the one before it is dropped. No hash table of whole rows.
-    """
-    columns = ["event_date", *RAW_TO_CLEAN_NAME.values()]
-    same_row = Window.partitionBy(*columns).orderBy("event_date")
-    return (
-        events.withColumn("event_date", F.to_date("ts"))
-        .repartition("event_date")
-        .withColumn("copy", F.row_number().over(same_row))
-        .where(F.col("copy") == 1)
-        .drop("copy")
-    )
-
-
 def build_clean_events(
     event_lines: DataFrame,
 ) -> tuple[DataFrame, Observation, Observation]:
-    """The kept events: typed, text repaired, exact duplicates removed, unknown pages flagged;
-    and the books of every line, observed while the events are written.
+    """The kept events: typed, text repaired, unknown pages flagged; and the books of every
+    line, observed while the events are written.
 
     Output columns and types are ``CLEAN_EVENT_SCHEMA`` (see ``sparkify_kedro.events``),
     ``event_date`` being the UTC date of ``ts``. A page outside the 22 known ones is kept with
-    ``is_known_page = false``. The two ``Observation`` s (``line_books``: lines per outcome
-    and per file; ``clean_event_profile``: counts over the kept events) are filled by the
-    write of the returned DataFrame, the one pass over the raw text.
+    ``is_known_page = false``. Each task writes the lines it read, day by day: no shuffle, so
+    an exact duplicate is still there (``drop_duplicate_events`` removes it). The two
+    ``Observation`` s (``line_books``: lines per outcome and per file;
+    ``clean_event_profile``: counts over the kept events) are filled by the write of the
+    returned DataFrame, the one pass over the raw text.
     """
     line_books, profile = Observation("line_books"), Observation("clean_event_profile")
     observed = event_lines.observe(
@@ -230,13 +214,50 @@ def build_clean_events(
             for name in RAW_TO_CLEAN_NAME.values()
         ]
     )
-    flagged = _distinct_by_day(repaired).withColumn(
-        "is_known_page", F.col("page").isin(sorted(KNOWN_PAGES))
+    flagged = repaired.withColumns(
+        {
+            "event_date": F.to_date("ts"),
+            "is_known_page": F.col("page").isin(sorted(KNOWN_PAGES)),
+        }
     )
     clean = flagged.select(
         [F.col(field.name).cast(field.dataType) for field in CLEAN_EVENT_SCHEMA]
     )
     return clean.observe(profile, *books.clean_event_profile()), line_books, profile
+
+
+def drop_duplicate_events(kept_events: DataFrame) -> tuple[DataFrame, dict[str, Any]]:
+    """The days of ``kept_events`` that hold an exact duplicate, each without it; and what
+    was removed (``rows_removed``, ``days_rewritten``).
+
+    A narrow pass hashes every row (64 bits over all columns) and counts each (day, hash):
+    only a day with a hash seen twice can hold a duplicate (or a hash collision, which costs
+    a rewrite and drops nothing). Those days alone are deduplicated on every column and
+    returned, materialised: ``clean_events`` saves them over their own days of the files
+    ``kept_events`` wrote (dynamic partition overwrite), leaving every other day as it was.
+    On a log without a duplicate, the usual case, nothing is returned and nothing rewritten.
+    """
+    row_hash = F.xxhash64(*kept_events.columns).alias("row_hash")
+    days = sorted(
+        row["event_date"]
+        for row in kept_events.groupBy("event_date", row_hash)
+        .count()
+        .where(F.col("count") > 1)
+        .select("event_date")
+        .distinct()
+        .collect()
+    )
+    if not days:
+        empty = kept_events.sparkSession.createDataFrame([], kept_events.schema)
+        return empty, {"rows_removed": 0, "days_rewritten": []}
+    of_those_days = kept_events.where(F.col("event_date").isin(days))
+    # Materialised before the save replaces the very files it was read from.
+    distinct = of_those_days.dropDuplicates().localCheckpoint()
+    removed = of_those_days.count() - distinct.count()
+    return distinct, {
+        "rows_removed": removed,
+        "days_rewritten": [day.isoformat() for day in days],
+    }
 
 
 def extract_quarantined_lines(
@@ -264,14 +285,17 @@ def extract_quarantined_lines(
 def build_data_quality_report(
     line_books: dict[str, Any],
     clean_event_profile: dict[str, Any],
+    duplicate_events: dict[str, Any],
     clean_events: DataFrame,
 ) -> dict[str, Any]:
     """What happened to every line, file by file, and a profile of the kept events.
 
-    The counts were observed while ``clean_events`` was written; two narrow reads of it
-    add the distinct users and the rows of each unknown page. ``input_files`` lists every
-    file read with its line count; ``values_converted`` counts the kept lines whose ``ts``
-    or ``registration`` was written in seconds and converted.
+    The counts were observed while the kept events were written (the profile's nulls and
+    unknown-page rows count an exact duplicate too, before ``drop_duplicate_events``); two
+    narrow reads of ``clean_events`` add the distinct users and the rows of each unknown
+    page. ``input_files`` lists every file read with its line count; ``values_converted``
+    counts the kept lines whose ``ts`` or ``registration`` was written in seconds and
+    converted.
     """
     outcomes = {
         (row["record_status"], row["reason"]): row["lines"]
@@ -287,7 +311,7 @@ def build_data_quality_report(
         .limit(100)
         .collect()
     }
-    rows_kept = clean_event_profile["rows"]
+    rows_kept = clean_event_profile["rows"] - duplicate_events["rows_removed"]
     dropped = {
         reason: n for (status, reason), n in outcomes.items() if status == DROPPED and n
     }
