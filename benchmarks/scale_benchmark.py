@@ -6,11 +6,13 @@ stage runs as its own Kedro run, in order, in this process; and on the same raw 
 floors: a scan of every field with the raw schema, and a read-and-write of every field to
 parquet. Per step: wall time, events per second, peak RSS of this Python process and of
 the Spark driver's JVM (sampled every 0.2 s); each size runs in a process of its own. Writes ``docs/scale_benchmark.csv``, a
-log-log plot ``docs/scale_benchmark.html`` and the table ``docs/scale.md``::
+log-log plot ``docs/scale_benchmark.html``, the table ``docs/scale.md`` and a short table in
+the README (between its two ``scale`` markers)::
 
     python benchmarks/scale_benchmark.py                          # 225, 2000, 8000, 22278 users
     python benchmarks/scale_benchmark.py --sizes 225 --no-docs    # a quick try
     python benchmarks/scale_benchmark.py --sizes 22278 --resimulate
+    python benchmarks/scale_benchmark.py --docs-only              # docs from the CSV again
 
 Rows of sizes not measured in a run are kept from the existing CSV (each row says its
 commit), so sizes may be measured by separate runs.
@@ -299,8 +301,43 @@ def write_plot(frame: pd.DataFrame) -> None:
     figure.write_html(PLOT_PATH, include_plotlyjs="directory")
 
 
+README = PROJECT_ROOT / "README.md"
+README_START = "<!-- scale: written by benchmarks/scale_benchmark.py -->"
+README_END = "<!-- end of scale -->"
+
+
+def readme_table(frame: pd.DataFrame) -> str:
+    """Markdown for the README: per size, data_processing against its floor, the total."""
+    lines = [
+        "| users | events | data_processing s | read-and-write floor s | ratio "
+        "| production stages s | peak JVM RSS MB | commit |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for users, group in frame.groupby("users"):
+        seconds = group.set_index("step")["seconds"].to_dict()
+        stages = group[group["kind"] == "stage"]
+        floor = seconds["floor_read_write"]
+        lines.append(
+            f"| {users:,} | {group['events'].iloc[0] / 1e6:.2f} M "
+            f"| {seconds['data_processing']:.0f} | {floor:.0f} "
+            f"| {seconds['data_processing'] / floor:.1f}× "
+            f"| {stages['seconds'].sum():.0f} "
+            f"| {stages['peak_jvm_rss_mb'].max():,.0f} "
+            f"| {', '.join(sorted(set(group['commit'])))} |"
+        )
+    return "\n".join(lines)
+
+
+def write_readme_table(frame: pd.DataFrame) -> None:
+    """Replace the README's generated scale block (between its two markers)."""
+    text = README.read_text()
+    start, end = text.index(README_START), text.index(README_END)
+    block = f"{README_START}\n{readme_table(frame)}\n"
+    README.write_text(text[:start] + block + text[end:])
+
+
 def write_docs(frame: pd.DataFrame) -> None:
-    """The CSV, the plot and ``docs/scale.md`` from every measured row."""
+    """The CSV, the plot, ``docs/scale.md`` and the README's table from every measured row."""
     frame = frame.astype({"events_per_s": "Int64"})  # empty for the simulation
     frame.to_csv(CSV_PATH, index=False)
     write_plot(frame)
@@ -315,6 +352,7 @@ def write_docs(frame: pd.DataFrame) -> None:
         "in the same process. Data: `docs/scale_benchmark.csv`; plot: "
         "`docs/scale_benchmark.html`.\n\n" + summary_table(frame) + "\n"
     )
+    write_readme_table(frame)
 
 
 def main() -> None:
@@ -325,7 +363,15 @@ def main() -> None:
     )
     parser.add_argument("--resimulate", action="store_true")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="rewrite the docs and the README table from the CSV, measuring nothing",
+    )
     args = parser.parse_args()
+    if args.docs_only:
+        write_docs(pd.read_csv(CSV_PATH))
+        return
     sizes = sorted(int(size) for size in args.sizes.split(","))
     if len(sizes) > 1:
         # One process (one driver JVM) per size: a JVM's peak memory never goes down, so
