@@ -88,7 +88,7 @@ def clean_and_books(event_lines: DataFrame) -> tuple[DataFrame, dict, dict, dict
     ``line_books``, ``clean_event_profile`` and ``duplicate_events``."""
     kept, line_books, profile = build_clean_events(event_lines)
     kept.write.format("noop").mode("overwrite").save()
-    rewritten_days, duplicate_events = drop_duplicate_events(kept)
+    rewritten_days, duplicate_events = drop_duplicate_events(kept, dict(profile.get))
     days = [date.fromisoformat(day) for day in duplicate_events["days_rewritten"]]
     clean = kept.where(~F.col("event_date").isin(days)).unionByName(rewritten_days)
     return clean, dict(line_books.get), dict(profile.get), duplicate_events

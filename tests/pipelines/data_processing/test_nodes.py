@@ -170,7 +170,7 @@ def test_exact_duplicates_in_different_files_and_partitions_are_one_event(spark)
     )
     parsed = parse_event_lines(raw.repartition(3), DATA_PROCESSING).localCheckpoint()
     clean, line_books, profile, duplicates = clean_and_books(parsed)
-    assert clean.count() == profile["rows"] - duplicates["rows_removed"] == 2
+    assert clean.count() == duplicates["rows_kept"] == 2
     assert [(f["file"], f["lines"]) for f in line_books["files"]] == [
         ("file:/log/events.json", 2),
         ("file:/log/other.json", 2),
@@ -182,8 +182,12 @@ def test_only_the_days_holding_an_exact_duplicate_are_rewritten(spark):
     lines = [event_line(), event_line(), event_line(ts=BASE_TS + 1)]
     lines += [event_line(ts=day_two), event_line(ts=day_two, itemInSession=51)]
     kept, *_ = build_clean_events(parse_frame(spark, lines))
-    rewritten, duplicates = drop_duplicate_events(kept)
-    assert duplicates == {"rows_removed": 1, "days_rewritten": ["2018-10-01"]}
+    rewritten, duplicates = drop_duplicate_events(kept, {"rows": 5})
+    assert duplicates == {
+        "rows_removed": 1,
+        "days_rewritten": ["2018-10-01"],
+        "rows_kept": 4,
+    }
     assert sorted(row["ts"] for row in rewritten.collect()) == [
         datetime(2018, 10, 1, 0, 1, 57),
         datetime(2018, 10, 1, 0, 1, 57, 1000),
@@ -193,8 +197,8 @@ def test_only_the_days_holding_an_exact_duplicate_are_rewritten(spark):
 def test_a_log_without_an_exact_duplicate_rewrites_nothing(spark):
     lines = [event_line(), event_line(itemInSession=51), event_line(userId="31")]
     kept, *_ = build_clean_events(parse_frame(spark, lines))
-    rewritten, duplicates = drop_duplicate_events(kept)
-    assert duplicates == {"rows_removed": 0, "days_rewritten": []}
+    rewritten, duplicates = drop_duplicate_events(kept, {"rows": 3})
+    assert duplicates == {"rows_removed": 0, "days_rewritten": [], "rows_kept": 3}
     assert rewritten.schema == CLEAN_EVENT_SCHEMA and rewritten.count() == 0
 
 

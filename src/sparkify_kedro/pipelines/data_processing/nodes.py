@@ -226,9 +226,12 @@ def build_clean_events(
     return clean.observe(profile, *books.clean_event_profile()), line_books, profile
 
 
-def drop_duplicate_events(kept_events: DataFrame) -> tuple[DataFrame, dict[str, Any]]:
-    """The days of ``kept_events`` that hold an exact duplicate, each without it; and what
-    was removed (``rows_removed``, ``days_rewritten``).
+def drop_duplicate_events(
+    kept_events: DataFrame, clean_event_profile: dict[str, Any]
+) -> tuple[DataFrame, dict[str, Any]]:
+    """The days of ``kept_events`` that hold an exact duplicate, each without it; and the
+    count: ``rows_removed``, ``days_rewritten``, ``rows_kept`` (the rows observed while
+    ``kept_events`` was written, less those removed).
 
     A narrow pass hashes every row (64 bits over all columns) and counts each (day, hash):
     only a day with a hash seen twice can hold a duplicate (or a hash collision, which costs
@@ -249,14 +252,21 @@ def drop_duplicate_events(kept_events: DataFrame) -> tuple[DataFrame, dict[str, 
     )
     if not days:
         empty = kept_events.sparkSession.createDataFrame([], kept_events.schema)
-        return empty, {"rows_removed": 0, "days_rewritten": []}
+        return empty, _duplicate_count(clean_event_profile, 0, [])
     of_those_days = kept_events.where(F.col("event_date").isin(days))
     # Materialised before the save replaces the very files it was read from.
     distinct = of_those_days.dropDuplicates().localCheckpoint()
     removed = of_those_days.count() - distinct.count()
-    return distinct, {
+    return distinct, _duplicate_count(clean_event_profile, removed, days)
+
+
+def _duplicate_count(
+    clean_event_profile: dict[str, Any], removed: int, days: list
+) -> dict[str, Any]:
+    return {
         "rows_removed": removed,
         "days_rewritten": [day.isoformat() for day in days],
+        "rows_kept": clean_event_profile["rows"] - removed,
     }
 
 
@@ -311,7 +321,7 @@ def build_data_quality_report(
         .limit(100)
         .collect()
     }
-    rows_kept = clean_event_profile["rows"] - duplicate_events["rows_removed"]
+    rows_kept = duplicate_events["rows_kept"]
     dropped = {
         reason: n for (status, reason), n in outcomes.items() if status == DROPPED and n
     }

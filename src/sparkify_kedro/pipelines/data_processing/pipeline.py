@@ -35,7 +35,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 drop_duplicate_events,
-                inputs="kept_events",
+                inputs=["kept_events", "clean_event_profile"],
                 outputs=["clean_events", "duplicate_events"],
                 name="drop_duplicate_events",
             ),
