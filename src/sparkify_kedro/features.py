@@ -102,6 +102,32 @@ def _windows(
     return windows.crossJoin(log_start)
 
 
+def _days_of(cutoffs: DataFrame, observation_days: int | None) -> Column:
+    """Whether an event's ``event_date`` may fall in a window of ``cutoffs``: the days from
+    the earliest window start (no bound in user mode) to the latest cutoff, a day wider on
+    each side.
+
+    The events are stored by ``event_date`` (``clean_events``), so only those days are
+    read: scoring's one window per user at the end of the log reads its last
+    ``observation_days`` days, not the whole log; in user mode the log's first event
+    (every window's start) is among the days read. The exact test on ``ts`` still decides;
+    the spare day keeps every event if the dates were written under another time zone.
+    One small job over the cutoffs (one row per user and cutoff, never per event) finds
+    the bounds.
+    """
+    first_cutoff, last_cutoff = cutoffs.agg(
+        F.to_date(F.min("cutoff")), F.to_date(F.max("cutoff"))
+    ).first()
+    if last_cutoff is None:
+        return F.lit(False)
+    days = F.col("event_date") <= F.date_add(F.lit(last_cutoff), 1)
+    if observation_days is None:
+        return days
+    return days & (
+        F.col("event_date") >= F.date_sub(F.lit(first_cutoff), observation_days + 1)
+    )
+
+
 def _session_aggregates(windowed: DataFrame, trend_days: int) -> DataFrame:
     """One row per (user_id, cutoff, window_start, session_id): the session's events inside
     the window, counted by kind, with its first and last event time, its artists and days."""
@@ -300,8 +326,9 @@ def compute_user_features(
     trend_days = params["trend_days"]
     if observation_days is not None and observation_days <= trend_days:
         raise ValueError("observation_days must be longer than trend_days.")
-    windows = _windows(clean_events, cutoffs, observation_days)
-    windowed = clean_events.join(F.broadcast(windows), "user_id").where(
+    events = clean_events.where(_days_of(cutoffs, observation_days))
+    windows = _windows(events, cutoffs, observation_days)
+    windowed = events.join(F.broadcast(windows), "user_id").where(
         (F.col("ts") >= F.col("window_start")) & (F.col("ts") < F.col("cutoff"))
     )
     aggregates = _window_aggregates(

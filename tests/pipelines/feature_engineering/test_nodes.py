@@ -118,6 +118,43 @@ def feature_rows(features):
     return collect_rows(features, ["user_id", "cutoff"])
 
 
+@pytest.mark.parametrize(
+    ("observation_days", "unreadable_days"),
+    [(4, ["2018-10-04", "2018-10-14"]), (None, ["2018-10-14"])],
+    ids=["snapshot", "user"],
+)
+def test_only_the_days_of_the_windows_are_read(
+    spark, tiny_log, tmp_path, observation_days, unreadable_days
+):
+    """Stored by ``event_date`` (as ``clean_events`` is), the events of days outside every
+    window are never opened: from the first window's start (none in user mode) to the
+    last cutoff, a day spare on each side (cutoffs 10-10 and 10-12, windows of 4 days:
+    10-05 .. 10-13). Days outside hold a file that is not parquet; the features are those
+    computed from the events in memory."""
+    path = tmp_path / "clean_events.parquet"
+    tiny_log.write.partitionBy("event_date").parquet(str(path))
+    for day in unreadable_days:
+        (path / f"event_date={day}").mkdir()
+        (path / f"event_date={day}" / "part-0.parquet").write_bytes(b"not parquet")
+    stored = spark.read.schema(tiny_log.schema).parquet(str(path))
+    with pytest.raises(Exception, match="(?i)parquet"):
+        stored.select("ts").collect()  # the trap is armed: reading every day fails
+    cutoffs = spark.createDataFrame(
+        [
+            ("u1", utc("2018-10-10 00:00")),
+            ("u2", utc("2018-10-12 00:00")),
+            ("u3", utc("2018-10-10 00:00")),
+        ],
+        "user_id string, cutoff timestamp",
+    )
+    params = {**PARAMS, "observation_days": observation_days}
+    expected = collect_rows(
+        compute_user_features(tiny_log, cutoffs, params), ["user_id"]
+    )
+    actual = collect_rows(compute_user_features(stored, cutoffs, params), ["user_id"])
+    assert actual == expected
+
+
 def test_output_columns_and_types(features):
     assert [(f.name, f.dataType) for f in features.schema] == [
         ("user_id", T.StringType()),

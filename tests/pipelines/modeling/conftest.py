@@ -14,6 +14,8 @@ FEATURE_COLUMNS = {
     "categorical": ["level_at_cutoff"],
 }
 FAST_CROSS_VALIDATION = {"num_folds": 2, "parallelism": 2}
+#: The project's query settings: a table this small runs interpreted.
+QUERY_EXECUTION = {"interpret_below_rows": 20000, "interpret": None}
 FAST_ALGORITHMS = {
     "gbt": {
         "estimator": "GBTClassifier",

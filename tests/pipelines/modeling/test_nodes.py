@@ -37,6 +37,7 @@ from tests.pipelines.modeling.conftest import (
     FAST_CROSS_VALIDATION,
     FEATURE_COLUMNS,
     MODEL_INPUT_SCHEMA,
+    QUERY_EXECUTION,
     synthetic_rows,
 )
 
@@ -144,7 +145,7 @@ def test_the_modeling_rows_sit_in_the_derived_partitions(model_input_table, plan
 @pytest.fixture(scope="module")
 def training_sets(modeling_rows, plan):
     return prepare_training_sets(
-        modeling_rows, plan, FEATURE_COLUMNS, FAST_CROSS_VALIDATION
+        modeling_rows, plan, FEATURE_COLUMNS, FAST_CROSS_VALIDATION, QUERY_EXECUTION
     )
 
 
@@ -211,7 +212,8 @@ def test_every_algorithm_separates_every_test_origin(training_sets, plan, algori
         plan,
         FEATURE_COLUMNS,
         FAST_ALGORITHMS[algorithm],
-        FAST_CROSS_VALIDATION,
+        cross_validation=FAST_CROSS_VALIDATION,
+        query_execution=QUERY_EXECUTION,
     )
     assert result["cv_auc_pr"] > 0.85
     assert result["tuning_cutoffs"] == plan["tuning_cutoffs"]

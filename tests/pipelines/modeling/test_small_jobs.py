@@ -11,7 +11,9 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import WEIGHT, with_class_
 from sparkify_kedro.pipelines.modeling.small_jobs import (
     INTERPRETED_EXPRESSIONS,
     interpreted_expressions,
+    interprets,
     materialised,
+    small_query_settings,
 )
 from sparkify_kedro.pipelines.modeling.tuning import (
     SCORE,
@@ -46,6 +48,33 @@ def test_queries_inside_run_interpreted_and_the_settings_come_back(spark):
         assert [row.value for row in inside.collect()] == [3 * i + 1 for i in range(10)]
     assert spark.conf.get(WHOLE_STAGE) == "true"
     assert spark.conf.get(FACTORY_MODE, None) is None  # unset again, not set to a value
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "setting", "expected"),
+    [
+        (1_077, {"interpret_below_rows": 20_000, "interpret": None}, True),
+        (19_999, {"interpret_below_rows": 20_000, "interpret": None}, True),
+        (20_000, {"interpret_below_rows": 20_000, "interpret": None}, False),
+        (150_000, {"interpret_below_rows": 20_000}, False),
+        (150_000, {"interpret_below_rows": 20_000, "interpret": True}, True),
+        (10, {"interpret_below_rows": 20_000, "interpret": False}, False),
+    ],
+)
+def test_queries_run_interpreted_below_the_row_threshold_unless_overridden(
+    n_rows, setting, expected
+):
+    assert interprets(n_rows, setting) is expected
+
+
+@pytest.mark.parametrize(("n_rows", "interpreted"), [(100, True), (100_000, False)])
+def test_small_query_settings_interpret_only_few_rows(spark, n_rows, interpreted):
+    spark.conf.set(WHOLE_STAGE, "true")
+    setting = {"interpret_below_rows": 20_000, "interpret": None}
+    with small_query_settings(spark, n_rows, setting):
+        frame = spark.range(10).select((F.col("id") * 3 + 1).alias("value"))
+        assert _compiled_stages(frame) is not interpreted
+    assert spark.conf.get(WHOLE_STAGE) == "true"
 
 
 def test_the_settings_come_back_when_the_body_fails(spark):

@@ -10,7 +10,7 @@ from kedro.io.core import DatasetError, Version
 from sparkify_kedro.datasets import SparkMLModelDataset
 from sparkify_kedro.estimators import churn_probability
 from sparkify_kedro.pipelines.modeling.nodes import refit_best_model
-from tests.pipelines.modeling.conftest import FEATURE_COLUMNS
+from tests.pipelines.modeling.conftest import FEATURE_COLUMNS, QUERY_EXECUTION
 
 
 def _scores(model, rows):
@@ -33,7 +33,9 @@ def test_saved_best_model_loads_and_scores_the_same(
         "feature_columns": FEATURE_COLUMNS,
         "estimator_params": params,
     }
-    model = refit_best_model(model_input_table, info, {"partitions": 1})
+    model = refit_best_model(
+        model_input_table, info, {"partitions": 1}, QUERY_EXECUTION
+    )
     # Scoring needs the raw feature columns only: no label, no weight.
     features = model_input_table.drop("label", "churn_type")
     dataset = SparkMLModelDataset(
@@ -57,7 +59,9 @@ def test_versions_are_kept(model_input_table, tmp_path):
         "feature_columns": FEATURE_COLUMNS,
         "estimator_params": {"maxIter": 5},
     }
-    model = refit_best_model(model_input_table, info, {"partitions": 1})
+    model = refit_best_model(
+        model_input_table, info, {"partitions": 1}, QUERY_EXECUTION
+    )
     for version in ("2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"):
         SparkMLModelDataset(
             filepath=str(tmp_path / "best_model"), version=Version(None, version)

@@ -36,7 +36,7 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
     origin_rows,
     with_class_weights,
 )
-from sparkify_kedro.pipelines.modeling.small_jobs import interpreted_expressions
+from sparkify_kedro.pipelines.modeling.small_jobs import small_query_settings
 from sparkify_kedro.pipelines.modeling.tuning import (
     GRID_POINT,
     SCORE,
@@ -108,6 +108,7 @@ def prepare_training_sets(
     split_summary: dict[str, Any],
     feature_columns: dict[str, list[str]],
     cross_validation: dict[str, Any],
+    query_execution: dict[str, Any],
 ) -> dict[str, list[TrainingSet]]:
     """Every training set of one feature set, prepared once for all its algorithms.
 
@@ -116,7 +117,8 @@ def prepare_training_sets(
     on the origin's training cutoffs, scoring its test cutoff; the earliest origin's
     training cutoffs are the tuning cutoffs): each is the preprocessing fitted on its
     fitting rows and its rows prepared with it (``tuning.TrainingSet``), ``parallelism``
-    sets at a time. Returns ``{"folds": [...], "origins": [...]}``.
+    sets at a time. Returns ``{"folds": [...], "origins": [...]}``. Its queries run
+    interpreted when the plan's rows are few (``query_execution``, ``small_jobs.py``).
     """
     num_folds = cross_validation["num_folds"]
     tuning_rows = with_class_weights(
@@ -127,7 +129,9 @@ def prepare_training_sets(
     sets = [(tuning_rows, F.col(FOLD) != fold) for fold in range(num_folds)] + [
         origin_rows(modeling_rows, origin) for origin in split_summary["origins"]
     ]
-    with interpreted_expressions(modeling_rows.sparkSession):
+    with small_query_settings(
+        modeling_rows.sparkSession, split_summary["n_rows"], query_execution
+    ):
         prepared = in_parallel(
             lambda rows_and_fitting: prepare_training_set(
                 *rows_and_fitting, feature_columns
@@ -143,7 +147,9 @@ def tune_and_evaluate(
     split_summary: dict[str, Any],
     feature_columns: dict[str, list[str]],
     algorithm: dict[str, Any],
+    *,
     cross_validation: dict[str, Any],
+    query_execution: dict[str, Any],
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Tune one algorithm on one feature set, then score every rolling-origin test cutoff.
 
@@ -158,8 +164,8 @@ def tune_and_evaluate(
     Returns the result (plain data: parameters, ``cv_auc_pr``, threshold, feature weights
     of the latest origin's model) and the test scores: one row per test (user, cutoff) with
     ``algorithm`` (the estimator), ``label``, ``score`` and the thresholded ``prediction``.
-    Its queries read a few thousand rows each: they run interpreted, not compiled
-    (``small_jobs.py``).
+    Its queries run interpreted, not compiled, when the plan's rows are few
+    (``query_execution``, ``small_jobs.py``).
     """
     stages, classifier = classifier_pipeline(
         algorithm["estimator"], algorithm.get("params", {}), WEIGHT
@@ -167,7 +173,9 @@ def tune_and_evaluate(
     param_maps = grid_points(classifier, algorithm.get("grid"))
     parallelism = cross_validation["parallelism"]
     origin_sets = training_sets["origins"]
-    with interpreted_expressions(origin_sets[0].rows.sparkSession):
+    with small_query_settings(
+        origin_sets[0].rows.sparkSession, split_summary["n_rows"], query_execution
+    ):
         cv_auc_pr, out_of_fold = cross_validate(
             stages, param_maps, training_sets["folds"], parallelism
         )
@@ -283,11 +291,13 @@ def refit_best_model(
     model_input_table: DataFrame,
     best_model_choice: dict[str, Any],
     training_partitions: dict[str, Any],
+    query_execution: dict[str, Any],
 ) -> PipelineModel:
     """The chosen pipeline refitted, class-weighted, on every labelled row.
 
     The rows are spread over the partitions :func:`fitting_partitions` gives for their
-    number (``modeling.training_partitions``).
+    number (``modeling.training_partitions``); the fit's queries run interpreted when
+    they are few (``modeling.query_execution``).
     """
     counts = model_input_table.agg(
         F.count(F.lit(1)).alias("n"),
@@ -309,6 +319,6 @@ def refit_best_model(
         with_class_weights(model_input_table, n, churners),
         fitting_partitions(n, training_partitions),
     )
-    with interpreted_expressions(model_input_table.sparkSession):
+    with small_query_settings(model_input_table.sparkSession, n, query_execution):
         (model,) = fit_grid(pipeline, classifier, rows, [{}])
     return model

@@ -49,11 +49,12 @@ def build_scoring_cutoffs(
 
     cutoff = the log's end (``log_span``, a sparse tail ignored); the users are those with
     an event in ``[cutoff - observation_days, cutoff)`` who have not cancelled before it,
-    ``observation_days`` being the model's (``best_model_info["churn_task"]``).
+    ``observation_days`` being the model's (``best_model_info["churn_task"]``). The rows
+    (one per user) are cached: the features read them twice, once for the days to read.
     """
     observation_days = _frozen_task(best_model_info)["observation_days"]
     cutoffs = cutoff_frame(clean_events, [log_end_timestamp(log_span)])
-    return users_at_risk(clean_events, cutoffs, observation_days)
+    return users_at_risk(clean_events, cutoffs, observation_days).cache()
 
 
 def build_scoring_features(
