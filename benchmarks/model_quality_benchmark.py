@@ -118,8 +118,9 @@ def summarise(data_root: Path) -> dict:
 
 
 def commit_label() -> str:
-    """The short commit, marked when the code differs from it: changes under docs/, where
-    the benchmarks write their results (an earlier size of the same run), do not count."""
+    """The short commit, marked when the code differs from it: changes under docs/ and to
+    the README, where the benchmarks write their results (an earlier size of the same
+    run), do not count."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -130,7 +131,9 @@ def commit_label() -> str:
             check=False,
         ).stdout.strip()
 
-    changed = git("status", "--porcelain", "--", ".", ":(exclude)docs")
+    changed = git(
+        "status", "--porcelain", "--", ".", ":(exclude)docs", ":(exclude)README.md"
+    )
     dirty = " (with uncommitted changes)" if changed else ""
     return git("rev-parse", "--short", "HEAD") + dirty
 
