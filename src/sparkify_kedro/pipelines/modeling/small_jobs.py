@@ -12,9 +12,9 @@ models and their scores do not change (same rows, same order, same arithmetic).
 Interpretation pays only while the rows are few: each row then costs more (Spark ML's
 per-row checks, boxed values), and at 100,000 rows that outweighs the compiling saved.
 Measured on this project's modeling, alone on 2 cores: on the demo's 1,077 rows, 15
-LinearSVC fits took 29 s interpreted and 35 s compiled (both under a flight recorder); the whole ``modeling`` pipeline
-took 165 s interpreted and 183 s compiled on 9,475 rows (2,000 users), 440 s and 382 s on
-106,022 rows (the full size). :func:`small_query_settings`
+LinearSVC fits took 29 s interpreted and 35 s compiled (both under a flight recorder); the
+whole ``modeling`` pipeline took 165 s interpreted and 183 s compiled on 9,475 rows (2,000
+users), 440 s and 382 s on 106,022 rows (the full size). :func:`small_query_settings`
 therefore interprets below ``modeling.query_execution.interpret_below_rows`` rows only.
 """
 
