@@ -12,7 +12,11 @@ from datetime import datetime
 
 import pytest
 
-from sparkify_kedro.pipelines.data_processing.line_rules import OUTCOMES
+from sparkify_kedro.pipelines.data_processing.line_rules import (
+    OUTCOMES,
+    WHITESPACE,
+    strip_whitespace,
+)
 from sparkify_kedro.pipelines.data_processing.nodes import extract_quarantined_lines
 from tests.pipelines.data_processing.event_lines import (
     BASE_EVENT,
@@ -275,6 +279,22 @@ def test_ids_and_pages_are_the_same_whatever_the_whitespace(parsed_cases):
     for case in ("user id tabs", "user id spaces", "user id nbsp", "user id float"):
         assert parsed_cases[case][0]["user_id"] == "30", case
     assert parsed_cases["page padded"][0]["page"] == "NextSong"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_whitespace_is_stripped_at_both_ends_only(spark, seed):
+    """Texts of whitespace, ASCII and multi-byte characters, in any order, padded or not:
+    the fast path of strip_whitespace gives what stripping every end character would."""
+    rng = random.Random(seed)
+    alphabet = [*WHITESPACE, "a", "Z", "0", " ", "é", "ß", "€", "😀", "x y"]
+    texts = [None, "", *WHITESPACE] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+        for _ in range(300)
+    ]
+    rows = spark.createDataFrame([(text,) for text in texts], "text string")
+    stripped = [row[0] for row in rows.select(strip_whitespace(rows["text"])).collect()]
+    expected = [None if text is None else text.strip(WHITESPACE) for text in texts]
+    assert stripped == expected
 
 
 def test_a_byte_order_mark_is_not_part_of_the_event(parsed_cases):
