@@ -152,19 +152,20 @@ def _json_reading(lines: DataFrame) -> DataFrame:
     json_line = F.when(line.startswith("\ufeff"), F.substr(line, F.lit(2))).otherwise(
         line
     )
-    wrapped_line = F.concat(
-        F.lit(_WRAPPER_OPEN), F.col("json_line"), F.lit(_WRAPPER_CLOSE)
-    )
+    # An expression, not a column: a column would be one more copy of every line in each
+    # row that Spark materialises between the readings (the JSON readings are evaluated
+    # outside whole-stage code generation, row by row).
+    wrapped_line = F.concat(F.lit(_WRAPPER_OPEN), json_line, F.lit(_WRAPPER_CLOSE))
 
     def read_to_the_end(parsed: str) -> Column:
         return F.coalesce(
             F.col(parsed)[_CORRUPT].isNull()
             & (F.col(parsed)[_END_FIELD] == 1)
-            & ~F.col("json_line").contains(_END_FIELD),
+            & ~json_line.contains(_END_FIELD),
             F.lit(False),
         )
 
-    typed = lines.withColumn("json_line", json_line).withColumn(
+    typed = lines.withColumn(
         "typed",
         F.from_json(wrapped_line, _wrapped_schema(_EVENT_TYPED_SCHEMA), _PERMISSIVE),
     )
@@ -188,7 +189,7 @@ def _json_reading(lines: DataFrame) -> DataFrame:
     )
     # Does a first object read on its own? Asked only of a line that the text reading
     # did not read to its end (rare).
-    direct = F.from_json("json_line", _DIRECT_SCHEMA, _PERMISSIVE)
+    direct = F.from_json(json_line, _DIRECT_SCHEMA, _PERMISSIVE)
     values = F.col("text")["values"]
     text_value = F.get(values, 0)  # null for a blank line's empty array
     text_read_to_the_end = read_to_the_end("text")
