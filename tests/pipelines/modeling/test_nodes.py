@@ -373,6 +373,29 @@ def test_point_figures_lie_inside_their_intervals():
     )
 
 
+def test_each_model_is_read_on_the_same_rows_whatever_their_order_in_the_table():
+    scores = {"GBTClassifier": LABELS * 0.3 + NOISE, "LogisticRegression": NOISE}
+    results = {"small": [_result(name, 0.5) for name in scores]}
+    choice = select_best_model(results, TASK, FEATURE_PARAMS)
+    frames = [
+        _scores("always_no_churn", "baseline", np.zeros(2 * N_USERS)),
+        _scores("one_rule", "baseline", NOISE),
+        *[_scores(name, "small", score) for name, score in scores.items()],
+    ]
+    split = {"test_cutoffs": [cutoff.isoformat() for cutoff in CUTOFFS[2:]]}
+
+    def metrics_of(table: pd.DataFrame) -> pd.DataFrame:
+        return evaluate_models(table, results, BASELINES, choice, split, EVALUATION)[0]
+
+    in_order = metrics_of(pd.concat(frames, ignore_index=True))
+    shuffled = pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=3)
+    pd.testing.assert_frame_equal(metrics_of(shuffled), in_order)
+    # a model that scored a user the others did not score is an error, not a misalignment
+    other_rows = frames[-1].assign(user_id=frames[-1]["user_id"].replace("u0", "u999"))
+    with pytest.raises(ValueError, match="scored other test rows"):
+        metrics_of(pd.concat([*frames[:-1], other_rows], ignore_index=True))
+
+
 def test_best_beats_the_baselines_only_when_every_paired_interval_excludes_zero():
     # the chosen model scores exactly as the one rule: their paired interval is [0, 0]
     _, (_, _, tied) = _evaluate(

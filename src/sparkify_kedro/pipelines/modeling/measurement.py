@@ -25,24 +25,24 @@ METRIC_COLUMNS = list(evaluation.BOOTSTRAP_METRICS)
 
 def _aligned(test_scores: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
     """(rows, scores by model, predictions by model): every model's test scores on the
-    same (user, cutoff) rows in the same order. Fails if the models scored other rows."""
-    test_scores = test_scores.assign(
-        model=[
-            evaluation.model_name(feature_set, algorithm)
-            for feature_set, algorithm in zip(
-                test_scores["feature_set"], test_scores["algorithm"], strict=True
-            )
-        ]
-    ).sort_values(["model", CUTOFF, USER], kind="stable")
+    same (user, cutoff) rows in the same order, models by name. Fails if the models scored
+    other rows. Each model's rows are sorted on their own: the whole table (a row per
+    model, test cutoff and user) is never copied."""
+    groups = test_scores.groupby(["feature_set", "algorithm"], sort=False)
+    by_model = sorted(
+        [(evaluation.model_name(*key), frame) for key, frame in groups],
+        key=lambda named: named[0],
+    )
     scores, predictions, rows = {}, {}, None
-    for model, frame in test_scores.groupby("model", sort=False):
-        keys = frame[[USER, CUTOFF, LABEL]].reset_index(drop=True)
+    for model, frame in by_model:
+        ordered = frame.sort_values([CUTOFF, USER], kind="stable")
+        keys = ordered[[USER, CUTOFF, LABEL]].reset_index(drop=True)
         if rows is None:
             rows = keys
         elif not rows.equals(keys):
             raise ValueError(f"{model} scored other test rows than the other models.")
-        scores[model] = frame[SCORE].to_numpy(dtype=float)
-        predictions[model] = frame[PREDICTION].to_numpy(dtype=int)
+        scores[model] = ordered[SCORE].to_numpy(dtype=float)
+        predictions[model] = ordered[PREDICTION].to_numpy(dtype=int)
     return rows, scores, predictions
 
 
