@@ -194,6 +194,22 @@ def test_only_the_days_holding_an_exact_duplicate_are_rewritten(spark):
     ]
 
 
+def test_events_alike_on_the_key_alone_cost_a_rewrite_and_keep_both(spark):
+    """Same user, session, item and time, another song: the key repeats, so the day is
+    checked on every column, and both events stay."""
+    lines = [event_line(), event_line(song="Another song"), event_line(ts=BASE_TS + 1)]
+    kept, *_ = build_clean_events(parse_frame(spark, lines))
+    rewritten, duplicates = drop_duplicate_events(kept, {"rows": 3})
+    assert duplicates == {
+        "rows_removed": 0,
+        "days_rewritten": ["2018-10-01"],
+        "rows_kept": 3,
+    }
+    assert sorted(row["song"] for row in rewritten.collect()) == sorted(
+        [BASE_EVENT["song"], "Another song", BASE_EVENT["song"]]
+    )
+
+
 def test_a_log_without_an_exact_duplicate_rewrites_nothing(spark):
     lines = [event_line(), event_line(itemInSession=51), event_line(userId="31")]
     kept, *_ = build_clean_events(parse_frame(spark, lines))
