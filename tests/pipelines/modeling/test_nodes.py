@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from sparkify_kedro import evaluation
 from sparkify_kedro.pipelines.modeling.measurement import evaluate_models
 from sparkify_kedro.pipelines.modeling.nodes import (
+    TEST_SCORE_COLUMNS,
     evaluate_baselines,
     prepare_training_sets,
     select_feature_columns,
@@ -431,8 +432,13 @@ def test_results_and_test_scores_are_collected_by_feature_set():
         collect_model_results(gbt=gbt)
     baseline = _scores("one_rule", "baseline", NOISE).drop(columns="feature_set")
     model = _scores("GBTClassifier", "x", NOISE).drop(columns="feature_set")
-    table = collect_test_scores(baseline, all__gbt=model)
-    assert table.columns.tolist()[:2] == ["feature_set", "algorithm"]
+    # a frame's own column order does not matter: columns are matched by name
+    table = collect_test_scores(baseline, all__gbt=model[model.columns[::-1]])
+    assert table.columns.tolist() == ["feature_set", "algorithm", *TEST_SCORE_COLUMNS]
+    pd.testing.assert_frame_equal(
+        table[table["feature_set"] == "all"].drop(columns="feature_set"),
+        model[["algorithm", *TEST_SCORE_COLUMNS]].set_axis(range(240, 480)),
+    )
     assert table.groupby("feature_set").size().to_dict() == {
         "all": 240,
         "baseline": 240,

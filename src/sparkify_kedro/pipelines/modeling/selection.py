@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sparkify_kedro import evaluation
@@ -51,13 +52,15 @@ def collect_test_scores(
     then ``user_id``, ``cutoff``, ``label``, ``score``, ``prediction``. Keyword names are
     ``<feature_set>__<algorithm>`` as in :func:`collect_model_results`.
     """
-    frames = [baseline_test_scores.assign(feature_set=BASELINE)]
-    for key, scores in model_test_scores.items():
-        feature_set, _ = _split_key(key)
-        frames.append(scores.assign(feature_set=feature_set))
-    return pd.concat(frames, ignore_index=True)[
-        ["feature_set", "algorithm", *TEST_SCORE_COLUMNS]
-    ]
+    frames = [baseline_test_scores, *model_test_scores.values()]
+    feature_sets = [BASELINE, *(_split_key(key)[0] for key in model_test_scores)]
+    # One copy of the rows, in the output's column order (the first frame sets it): the
+    # table has a row per model, test cutoff and user, the largest frame of the driver.
+    columns = ["algorithm", *TEST_SCORE_COLUMNS]
+    table = pd.concat([frames[0][columns], *frames[1:]], ignore_index=True)
+    names = np.array(feature_sets, dtype=object)
+    table.insert(0, "feature_set", np.repeat(names, [len(frame) for frame in frames]))
+    return table
 
 
 def _flatten(
