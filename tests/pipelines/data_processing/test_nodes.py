@@ -177,12 +177,17 @@ def test_exact_duplicates_in_different_files_and_partitions_are_one_event(spark)
     ]
 
 
+def deduplicated(spark, lines: list[str]):
+    """``drop_duplicate_events`` of the lines' kept events: (rewritten days, the count)."""
+    kept, *_ = build_clean_events(parse_frame(spark, lines))
+    return drop_duplicate_events(kept, {"rows": len(lines)})
+
+
 def test_only_the_days_holding_an_exact_duplicate_are_rewritten(spark):
     day_two = BASE_TS + 86_400_000
     lines = [event_line(), event_line(), event_line(ts=BASE_TS + 1)]
     lines += [event_line(ts=day_two), event_line(ts=day_two, itemInSession=51)]
-    kept, *_ = build_clean_events(parse_frame(spark, lines))
-    rewritten, duplicates = drop_duplicate_events(kept, {"rows": 5})
+    rewritten, duplicates = deduplicated(spark, lines)
     assert duplicates == {
         "rows_removed": 1,
         "days_rewritten": ["2018-10-01"],
@@ -198,8 +203,7 @@ def test_events_alike_on_the_key_alone_cost_a_rewrite_and_keep_both(spark):
     """Same user, session, item and time, another song: the key repeats, so the day is
     checked on every column, and both events stay."""
     lines = [event_line(), event_line(song="Another song"), event_line(ts=BASE_TS + 1)]
-    kept, *_ = build_clean_events(parse_frame(spark, lines))
-    rewritten, duplicates = drop_duplicate_events(kept, {"rows": 3})
+    rewritten, duplicates = deduplicated(spark, lines)
     assert duplicates == {
         "rows_removed": 0,
         "days_rewritten": ["2018-10-01"],
@@ -212,8 +216,7 @@ def test_events_alike_on_the_key_alone_cost_a_rewrite_and_keep_both(spark):
 
 def test_a_log_without_an_exact_duplicate_rewrites_nothing(spark):
     lines = [event_line(), event_line(itemInSession=51), event_line(userId="31")]
-    kept, *_ = build_clean_events(parse_frame(spark, lines))
-    rewritten, duplicates = drop_duplicate_events(kept, {"rows": 3})
+    rewritten, duplicates = deduplicated(spark, lines)
     assert duplicates == {"rows_removed": 0, "days_rewritten": [], "rows_kept": 3}
     assert rewritten.schema == CLEAN_EVENT_SCHEMA and rewritten.count() == 0
 
