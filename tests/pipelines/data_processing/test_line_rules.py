@@ -284,7 +284,7 @@ def test_ids_and_pages_are_the_same_whatever_the_whitespace(parsed_cases):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_whitespace_is_stripped_at_both_ends_only(spark, seed):
     """Texts of whitespace, ASCII and multi-byte characters, in any order, padded or not:
-    the fast path of strip_whitespace gives what stripping every end character would."""
+    strip_whitespace gives what stripping every end character would."""
     rng = random.Random(seed)
     alphabet = [*WHITESPACE, "a", "Z", "0", " ", "é", "ß", "€", "😀", "x y"]
     texts = [None, "", *WHITESPACE] + [
