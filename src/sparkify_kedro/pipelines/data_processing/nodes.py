@@ -38,6 +38,10 @@ from sparkify_kedro.pipelines.data_processing.line_rules import (
 from sparkify_kedro.spark_errors import explained_read_failures
 
 DUPLICATE_EVENT = "duplicate_event"
+#: The columns that tell one event from another: who, which session, where in it, when.
+#: ``drop_duplicate_events`` reads these four, not the whole row, to find the days that may
+#: hold a duplicate (reading every column of the full log cost most of its 36 s).
+EVENT_KEY = ("ts", "user_id", "session_id", "item_in_session")
 _MOJIBAKE_ROUNDS = 2  # text seen encoded twice over (BjÃÂ¶rk) needs two rounds
 _FILES_NAMED_IN_ERRORS = 3
 
@@ -224,12 +228,6 @@ def build_clean_events(
         [F.col(field.name).cast(field.dataType) for field in CLEAN_EVENT_SCHEMA]
     )
     return clean.observe(profile, *books.clean_event_profile()), line_books, profile
-
-
-#: The columns that tell one event from another: who, which session, where in it, when.
-#: ``drop_duplicate_events`` reads these four, not the whole row, to find the days that may
-#: hold a duplicate (reading every column of the full log cost most of its 36 s).
-EVENT_KEY = ("ts", "user_id", "session_id", "item_in_session")
 
 
 def drop_duplicate_events(
