@@ -19,11 +19,10 @@ from xdist.scheduler import LoadScopeScheduling
 from tests.kedro_helpers import FIXTURES, SAMPLE_LOG, captured_output, run_pipeline
 
 #: A demo run small enough for the test suite: 80 simulated users, every stage, modeling
-#: with one grid point, two folds, few iterations and one test origin, few bootstrap
-#: resamples and futures (the flow is under test here; model quality, several origins and
-#: the ceiling's precision have their own tests and benchmark). The cluster tests run the
-#: same parameters and compare with this run. Each origin and future costs jobs in every
-#: one of the 12 models, locally and on the test cluster.
+#: with one grid point per algorithm, few iterations and two origins (one to choose, one
+#: to test the choice), few bootstrap resamples and futures (the flow is under test here;
+#: model quality and the ceiling's precision have their own tests and benchmark). The
+#: cluster tests run the same parameters and compare with this run.
 SMALL_DEMO_PARAMS = {
     "simulation": {
         "n_users": 80,
@@ -31,8 +30,8 @@ SMALL_DEMO_PARAMS = {
         "ceiling": {"futures": 4, "label_draws": 50},
     },
     "modeling": {
-        "cross_validation": {"num_folds": 2, "parallelism": 2},
-        "evaluation": {"test_cutoffs": 1, "bootstrap_resamples": 100},
+        "rolling_origin": {"max_origins": 2},
+        "evaluation": {"bootstrap_resamples": 100},
         "algorithms": {
             "gbt": {"params": {"maxIter": 3}, "grid": {"maxDepth": [2]}},
             "random_forest": {"params": {"numTrees": 5}, "grid": {"maxDepth": [3]}},

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from sparkify_kedro.pipelines.modeling.pipeline import FEATURE_SETS
 from sparkify_kedro.pipelines.scoring.nodes import build_scoring_cutoffs
 from tests.conftest import SMALL_DEMO_PARAMS
 from tests.kedro_helpers import (
@@ -37,21 +36,27 @@ def flow(small_demo_data_root):
     return small_demo_data_root
 
 
-def test_metrics_for_every_algorithm_and_feature_set(flow):
+def test_metrics_for_the_procedure_and_every_candidate(flow):
     metrics = load_dataset("model_metrics", flow)
-    models = metrics[metrics["feature_set"] != "baseline"]
-    assert set(zip(models["feature_set"], models["algorithm"], strict=True)) == {
+    assert metrics["model"].iloc[0] == "procedure"  # the honest test figure first
+    candidates = metrics[metrics["figure"] == "validation"]
+    classifiers = candidates[candidates["feature_set"] != "baseline"]
+    feature_sets = _parameters("modeling")["feature_sets"]
+    assert set(zip(classifiers["feature_set"], classifiers["algorithm"], strict=True)) == {
         (feature_set, algorithm)
-        for feature_set in FEATURE_SETS
+        for feature_set in feature_sets
         for algorithm in ALGORITHMS
     }
     baselines = metrics[metrics["feature_set"] == "baseline"]
     assert set(baselines["algorithm"]) == {"always_no_churn", "one_rule"}
+    assert set(baselines["figure"]) == {"test", "validation"}
     summary = load_dataset("model_metrics_json", flow)
     assert len(summary["models"]) == len(metrics)
     info = load_dataset("best_model_info", flow)
     assert summary["best_model"] == info["name"]
-    assert not load_dataset("model_feature_weights", flow).empty
+    assert candidates.loc[candidates["chosen"], "model"].tolist() == [info["name"]]
+    weights = load_dataset("model_feature_weights", flow)
+    assert set(weights["model"]) == {info["name"]}
 
 
 def test_churn_scores_rank_every_eligible_user_once(spark, flow):

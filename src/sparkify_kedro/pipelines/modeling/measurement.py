@@ -1,8 +1,10 @@
 """Measuring nodes of the ``modeling`` pipeline (plain pandas / numpy), after the choice.
 
-Test metrics of every model and baseline, from their test scores on the rolling-origin test
-cutoffs, with bootstrap intervals that resample users and paired differences
-(``sparkify_kedro.evaluation``); the chosen model's record and test curve.
+The honest test figure is the choosing procedure's (``choice.py``): its scores at every
+origin after the first, each chosen from the earlier origins only. It is measured with
+bootstrap intervals that resample users, paired with the baselines on the same rows. Every
+candidate keeps its own rolling-origin figures, labelled as validation figures: they are
+what the choice looked at.
 """
 
 from __future__ import annotations
@@ -14,36 +16,21 @@ import numpy as np
 import pandas as pd
 
 from sparkify_kedro import evaluation
-from sparkify_kedro.pipelines.modeling.nodes import PREDICTION, SCORE, SELECTION_METRIC
+from sparkify_kedro.pipelines.modeling.choice import (
+    PREDICTION,
+    predict,
+    prequential_predictions,
+    scores_on,
+    threshold_of,
+)
+from sparkify_kedro.pipelines.modeling.nodes import BASELINE, MODEL
 from sparkify_kedro.pipelines.modeling.rolling_origin import CUTOFF, LABEL, USER
-from sparkify_kedro.pipelines.modeling.selection import ranked_on_validation
+from sparkify_kedro.pipelines.modeling.tuning import SCORE
 
-BASELINE = evaluation.BASELINE
 #: The test metrics of every model, each with its bootstrap interval.
 METRIC_COLUMNS = list(evaluation.BOOTSTRAP_METRICS)
-
-
-def _aligned(test_scores: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
-    """(rows, scores by model, predictions by model): every model's test scores on the
-    same (user, cutoff) rows in the same order, models by name. Fails if the models scored
-    other rows. Each model's rows are sorted on their own: the whole table (a row per
-    model, test cutoff and user) is never copied."""
-    groups = test_scores.groupby(["feature_set", "algorithm"], sort=False)
-    by_model = sorted(
-        [(evaluation.model_name(*key), frame) for key, frame in groups],
-        key=lambda named: named[0],
-    )
-    scores, predictions, rows = {}, {}, None
-    for model, frame in by_model:
-        ordered = frame.sort_values([CUTOFF, USER], kind="stable")
-        keys = ordered[[USER, CUTOFF, LABEL]].reset_index(drop=True)
-        if rows is None:
-            rows = keys
-        elif not rows.equals(keys):
-            raise ValueError(f"{model} scored other test rows than the other models.")
-        scores[model] = ordered[SCORE].to_numpy(dtype=float)
-        predictions[model] = ordered[PREDICTION].to_numpy(dtype=int)
-    return rows, scores, predictions
+#: The name of the choosing procedure in every table.
+PROCEDURE = "procedure"
 
 
 def _metrics_with_intervals(
@@ -77,196 +64,290 @@ def _metrics_with_intervals(
     return figures, draws
 
 
-def _metric_row(model: str, figures: dict[str, float]) -> dict[str, Any]:
+def _metric_row(figures: dict[str, float]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for metric in METRIC_COLUMNS:
-        row[metric] = figures[metric]
-        row[f"{metric}_low"] = figures[f"{metric}_low"]
-        row[f"{metric}_high"] = figures[f"{metric}_high"]
-    row["n_test"], row["test_churners"] = figures["n_rows"], figures["n_churners"]
+        for key in (metric, f"{metric}_low", f"{metric}_high"):
+            row[key] = figures[key]
+    row["n_rows"], row["churners"] = figures["n_rows"], figures["n_churners"]
     return row
 
 
+def _test_figures(
+    candidate_scores: pd.DataFrame,
+    procedure_test_scores: pd.DataFrame,
+    baselines: list[dict[str, Any]],
+    origins: list[str],
+    evaluation_params: dict[str, Any],
+) -> tuple[pd.DataFrame, dict, dict, dict]:
+    """(rows, figures, draws, predictions) of the procedure and the baselines on the test
+    rows, the baselines used as the procedure is (thresholds from earlier origins)."""
+    rows = procedure_test_scores[[USER, CUTOFF, LABEL]].reset_index(drop=True)
+    scores = {PROCEDURE: procedure_test_scores[SCORE].to_numpy(dtype=float)}
+    predictions = {PROCEDURE: procedure_test_scores[PREDICTION].to_numpy(dtype=int)}
+    for baseline in baselines:
+        used = prequential_predictions(candidate_scores, baseline, origins)
+        if not used[[USER, CUTOFF, LABEL]].equals(rows):
+            raise ValueError(f"{baseline[MODEL]} scored other test rows.")
+        scores[baseline[MODEL]] = used[SCORE].to_numpy(dtype=float)
+        predictions[baseline[MODEL]] = used[PREDICTION].to_numpy(dtype=int)
+    figures, draws = _metrics_with_intervals(
+        rows, scores, predictions, evaluation_params
+    )
+    return rows, figures, draws, predictions
+
+
+def _validation_figures(
+    candidate_scores: pd.DataFrame,
+    candidates: dict[str, dict[str, Any]],
+    origins: list[str],
+    evaluation_params: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Every candidate's figures on all the origins it scored (pooled), paired among the
+    candidates that scored the same origins; thresholds from the same scores."""
+    reached = candidate_scores.groupby(MODEL)[CUTOFF].nunique()
+    figures: dict[str, dict[str, Any]] = {}
+    for count in sorted(reached.unique()):
+        rows, wide = scores_on(candidate_scores, origins[:count])
+        members = [m for m in wide.columns if reached[m] == count]
+        labels = rows[LABEL].to_numpy(dtype=int)
+        thresholds = {
+            m: threshold_of(candidates[m], labels, wide[m].to_numpy()) for m in members
+        }
+        group, _ = _metrics_with_intervals(
+            rows,
+            {m: wide[m].to_numpy(dtype=float) for m in members},
+            {m: predict(wide[m].to_numpy(), thresholds[m]) for m in members},
+            evaluation_params,
+        )
+        for model in members:
+            figures[model] = {
+                **group[model],
+                "origins_scored": int(count),
+                "threshold": thresholds[model],
+            }
+    return figures
+
+
+def _per_origin_rows(
+    candidate_scores: pd.DataFrame,
+    procedure_test_scores: pd.DataFrame,
+    candidates: dict[str, dict[str, Any]],
+    origins: list[str],
+    evaluation_params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Figures at each origin: the procedure's (test, at origins after the first) and
+    every candidate's that scored it (validation, thresholds from their own scores)."""
+    table = []
+    for index, cutoff in enumerate(origins):
+        rows, wide = scores_on(candidate_scores, [cutoff])
+        labels = rows[LABEL].to_numpy(dtype=int)
+        scores = {m: wide[m].to_numpy(dtype=float) for m in wide.columns}
+        predictions = {
+            m: predict(s, threshold_of(candidates[m], labels, s))
+            for m, s in scores.items()
+        }
+        picked = None
+        if index:
+            at = procedure_test_scores[
+                procedure_test_scores[CUTOFF] == pd.Timestamp(cutoff)
+            ]
+            ordered = rows[[CUTOFF, USER]].merge(at, on=[CUTOFF, USER], how="left")
+            scores[PROCEDURE] = ordered[SCORE].to_numpy(dtype=float)
+            predictions[PROCEDURE] = ordered[PREDICTION].to_numpy(dtype=int)
+            (picked,) = at[MODEL].unique()
+        figures, _ = _metrics_with_intervals(
+            rows, scores, predictions, evaluation_params
+        )
+        for model, f in figures.items():
+            table.append(
+                {
+                    "origin": pd.Timestamp(cutoff).isoformat(),
+                    MODEL: model,
+                    "figure": "test" if model == PROCEDURE else "validation",
+                    "picked": picked if model == PROCEDURE else None,
+                    **_metric_row(f),
+                }
+            )
+    return table
+
+
 def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
-    test_scores: pd.DataFrame,
-    model_results: dict[str, list[dict[str, Any]]],
-    baseline_results: list[dict[str, Any]],
+    candidate_scores: pd.DataFrame,
+    procedure_test_scores: pd.DataFrame,
+    model_candidates: list[dict[str, Any]],
     best_model_choice: dict[str, Any],
     split_summary: dict[str, Any],
     evaluation_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """Test metrics of every model and baseline, with bootstrap intervals, after the choice.
-
-    The test rows are every rolling-origin test cutoff's rows. Intervals resample users
-    (a user's rows at every test cutoff go together), ``bootstrap_resamples`` times, at
-    ``confidence``; every model is scored on the same resamples, so differences are paired.
+    """The procedure's test figures, every candidate's validation figures, paired
+    comparisons, all with bootstrap intervals that resample users (a user's rows at every
+    origin go together), ``bootstrap_resamples`` times, at ``confidence``.
 
     Returns:
-    - ``model_metrics``: one row per model and baseline, pooled over the test cutoffs:
-      the figure that chose it (``selected_by``, ``cv_auc_pr``, ``validation_rank``;
-      ``chosen`` marks the best), each metric with ``_low``/``_high``, the threshold;
-    - ``rolling_origin_metrics``: the same metrics per test cutoff and pooled;
-    - ``model_comparison``: paired AUC-PR differences best - runner-up and best - each
-      baseline; ``best_beats_baselines`` only when every baseline's interval is above 0;
-    - ``best_model_info``: the choice, then its pooled test metrics with intervals, the
-      test cutoffs and ``best_beats_baselines``.
+    - ``model_metrics``: first the procedure and the baselines on the test rows
+      (``figure`` = ``test``; the procedure's ``params`` name the candidate chosen at each
+      test cutoff), then every candidate on the origins it scored (``figure`` =
+      ``validation``, ``validation_rank`` 1 = the best of those that scored every origin,
+      ``chosen`` = deployed); each metric with ``_low``/``_high``;
+    - ``rolling_origin_metrics``: the same metrics at each origin;
+    - ``model_comparison``: paired AUC-PR differences on the test rows (procedure -
+      each baseline) and on the validation rows (deployed - best, deployed - rule);
+      ``procedure_beats_baselines`` only when every baseline's interval is above 0;
+    - ``best_model_info``: the choice, then the procedure's pooled test metrics (the
+      honest figure for a model chosen this way), the test cutoffs, the comparison.
     """
-    rows, scores, predictions = _aligned(test_scores)
-    pooled, draws = _metrics_with_intervals(
-        rows, scores, predictions, evaluation_params
+    candidates = {c[MODEL]: c for c in model_candidates}
+    origins = split_summary["origin_cutoffs"]
+    baselines = [c for c in model_candidates if c["feature_set"] == BASELINE]
+    _, test, draws, _ = _test_figures(
+        candidate_scores, procedure_test_scores, baselines, origins, evaluation_params
     )
-    per_cutoff_rows = []
-    for cutoff in sorted(rows[CUTOFF].unique()):
-        mask = (rows[CUTOFF] == cutoff).to_numpy()
-        figures, _ = _metrics_with_intervals(
-            rows[mask].reset_index(drop=True),
-            {model: values[mask] for model, values in scores.items()},
-            {model: values[mask] for model, values in predictions.items()},
-            evaluation_params,
-        )
-        per_cutoff_rows += [
-            {
-                "model": model,
-                "test_cutoff": pd.Timestamp(cutoff).isoformat(),
-                **_metric_row(model, f),
-            }
-            for model, f in figures.items()
-        ]
-    per_cutoff_rows += [
-        {"model": model, "test_cutoff": "pooled", **_metric_row(model, f)}
-        for model, f in pooled.items()
-    ]
-    ranked = ranked_on_validation(model_results)
-    described = [
+    picks = (
+        procedure_test_scores.drop_duplicates(CUTOFF)
+        .set_index(CUTOFF)[MODEL]
+        .rename(index=lambda cutoff: pd.Timestamp(cutoff).isoformat())
+        .to_dict()
+    )
+    table = [
+        {
+            MODEL: PROCEDURE,
+            "feature_set": PROCEDURE,
+            "algorithm": "rolling_origin_choice",
+            "figure": "test",
+            "chosen": False,
+            "validation_rank": None,
+            "origins_scored": len(origins) - 1,
+            **_metric_row(test[PROCEDURE]),
+            "threshold": None,
+            "params": json.dumps(picks),
+        },
         *[
             {
-                "feature_set": result["feature_set"],
-                "algorithm": result["algorithm"],
-                "selected_by": f"{SELECTION_METRIC} (cross-validation on the tuning cutoffs)",
-                SELECTION_METRIC: result[SELECTION_METRIC],
-                "validation_rank": rank,
-                "threshold": result["threshold"],
-                "params": json.dumps(result["estimator_params"], sort_keys=True),
-            }
-            for rank, result in enumerate(ranked, start=1)
-        ],
-        *[
-            {
+                MODEL: baseline[MODEL],
                 "feature_set": BASELINE,
                 "algorithm": baseline["algorithm"],
-                "selected_by": "none (a fixed rule, no learning)",
-                SELECTION_METRIC: None,
+                "figure": "test",
+                "chosen": False,
                 "validation_rank": None,
-                "threshold": baseline["threshold"],
+                "origins_scored": len(origins) - 1,
+                **_metric_row(test[baseline[MODEL]]),
+                "threshold": None,
                 "params": json.dumps(baseline["estimator_params"], sort_keys=True),
             }
-            for baseline in baseline_results
+            for baseline in baselines
         ],
     ]
-    table = []
-    for entry in described:
-        name = evaluation.model_name(entry["feature_set"], entry["algorithm"])
-        table.append(
-            {
-                "feature_set": entry["feature_set"],
-                "algorithm": entry["algorithm"],
-                "chosen": name == best_model_choice["name"],
-                "selected_by": entry["selected_by"],
-                SELECTION_METRIC: entry[SELECTION_METRIC],
-                "validation_rank": entry["validation_rank"],
-                **_metric_row(name, pooled[name]),
-                "threshold": entry["threshold"],
-                "params": entry["params"],
-            }
-        )
-    best = best_model_choice["name"]
-    runner_up = best_model_choice["runner_up"]
-    comparisons = [
-        *([("runner_up", runner_up["name"])] if runner_up else []),
-        *[
-            ("baseline", evaluation.model_name(BASELINE, b["algorithm"]))
-            for b in baseline_results
-        ],
-    ]
-    paired = [
-        {
-            "comparison": f"{best} - {other}",
-            "against": kind,
-            "other": other,
-            "metric": "auc_pr",
-            **evaluation.paired_difference_interval(
-                draws[best]["auc_pr"],
-                draws[other]["auc_pr"],
-                evaluation_params["confidence"],
-            ),
-        }
-        for kind, other in comparisons
-    ]
-    against_baselines = [entry for entry in paired if entry["against"] == "baseline"]
-    comparison = {
-        "metric": "auc_pr",
-        "confidence": evaluation_params["confidence"],
-        "bootstrap_resamples": evaluation_params["bootstrap_resamples"],
-        "resampled": "users (all of a user's test rows together)",
-        "best_model": best,
-        "chosen_by": best_model_choice["chosen_by"],
-        "runner_up": runner_up["name"] if runner_up else None,
-        "paired_differences": paired,
-        "best_beats_runner_up": bool(runner_up) and bool(paired[0]["low"] > 0),
-        "best_beats_baselines": all(entry["low"] > 0 for entry in against_baselines),
-    }
-    model_metrics = pd.DataFrame(table)
-    return (
-        model_metrics,
-        pd.DataFrame(per_cutoff_rows),
-        comparison,
-        _describe_best_model(
-            best_model_choice, model_metrics, comparison, split_summary
+    validation = _validation_figures(
+        candidate_scores, candidates, origins, evaluation_params
+    )
+    ranked = sorted(
+        validation,
+        key=lambda m: (
+            -validation[m]["origins_scored"],
+            -np.nan_to_num(validation[m]["auc_pr"], nan=-1.0),
+            candidates[m]["simplicity"],
         ),
     )
-
-
-def _describe_best_model(
-    best_model_choice: dict[str, Any],
-    model_metrics: pd.DataFrame,
-    model_comparison: dict[str, Any],
-    split_summary: dict[str, Any],
-) -> dict[str, Any]:
-    """``best_model_info``: the choice, then its pooled test metrics with intervals
-    (computed after the choice), the test cutoffs and whether it beats the baselines."""
-    (row,) = model_metrics[model_metrics["chosen"]].to_dict("records")
-    metrics = {
-        key: row[key]
+    for rank, model in enumerate(ranked, start=1):
+        candidate = candidates[model]
+        table.append(
+            {
+                MODEL: model,
+                "feature_set": candidate["feature_set"],
+                "algorithm": candidate["algorithm"],
+                "figure": "validation",
+                "chosen": model == best_model_choice["name"],
+                "validation_rank": rank,
+                "origins_scored": validation[model]["origins_scored"],
+                **_metric_row(validation[model]),
+                "threshold": validation[model]["threshold"],
+                "params": json.dumps(candidate["estimator_params"], sort_keys=True),
+            }
+        )
+    confidence = evaluation_params["confidence"]
+    paired = [
+        {
+            "comparison": f"{PROCEDURE} - {baseline[MODEL]}",
+            "figure": "test",
+            "against": "baseline",
+            "other": baseline[MODEL],
+            "metric": "auc_pr",
+            **evaluation.paired_difference_interval(
+                draws[PROCEDURE]["auc_pr"], draws[baseline[MODEL]]["auc_pr"], confidence
+            ),
+        }
+        for baseline in baselines
+    ]
+    chosen_by = best_model_choice["chosen_by"]
+    comparison = {
+        "metric": "auc_pr",
+        "confidence": confidence,
+        "bootstrap_resamples": evaluation_params["bootstrap_resamples"],
+        "resampled": "users (all of a user's rows together)",
+        "test_cutoffs": split_summary["test_cutoffs"],
+        "first_origin": origins[0],
+        "first_origin_note": "validation only: no earlier origin to choose from",
+        "procedure_picks": picks,
+        "best_model": best_model_choice["name"],
+        "best_model_kind": best_model_choice["kind"],
+        "chosen_by": chosen_by,
+        "paired_differences": [
+            *paired,
+            {
+                "comparison": f"{best_model_choice['name']} - "
+                f"{chosen_by['best_on_validation']}",
+                "figure": "validation",
+                "against": "best_on_validation",
+                "other": chosen_by["best_on_validation"],
+                "metric": "auc_pr",
+                **chosen_by["difference_with_best"],
+            },
+        ],
+        "procedure_beats_baselines": all(entry["low"] > 0 for entry in paired),
+        "procedure_beats_rule": any(
+            entry["low"] > 0 for entry in paired if entry["other"].endswith("one_rule")
+        ),
+    }
+    rolling = _per_origin_rows(
+        candidate_scores, procedure_test_scores, candidates, origins, evaluation_params
+    )
+    model_metrics = pd.DataFrame(table)
+    procedure_metrics = {
+        key: test[PROCEDURE][key]
         for metric in METRIC_COLUMNS
         for key in (metric, f"{metric}_low", f"{metric}_high")
     }
-    return {
+    best_model_info = {
         **best_model_choice,
         "test_cutoffs": split_summary["test_cutoffs"],
+        "test_metrics_of": "the choosing procedure: at each test cutoff, the candidate "
+        "chosen from the earlier origins only",
         "test_metrics": {
-            **metrics,
-            "n_rows": row["n_test"],
-            "n_churners": row["test_churners"],
+            **procedure_metrics,
+            "n_rows": test[PROCEDURE]["n_rows"],
+            "n_churners": test[PROCEDURE]["n_churners"],
         },
-        "best_beats_baselines": model_comparison["best_beats_baselines"],
+        "procedure_picks": picks,
+        "procedure_beats_baselines": comparison["procedure_beats_baselines"],
+        "procedure_beats_rule": comparison["procedure_beats_rule"],
     }
+    return model_metrics, pd.DataFrame(rolling), comparison, best_model_info
 
 
 def build_best_model_test_curve(
-    test_scores: pd.DataFrame, best_model_choice: dict[str, Any], test_curve_points: int
+    procedure_test_scores: pd.DataFrame, test_curve_points: int
 ) -> pd.DataFrame:
-    """The chosen model's ranking curve on its test rows (every test cutoff pooled).
+    """The procedure's ranking curve on its test rows (every test cutoff pooled).
 
     Scores are rounded down to multiples of ``1 / test_curve_points``: at most
     ``test_curve_points + 1`` thresholds after the starting row, whatever the number of
     users (columns of :func:`sparkify_kedro.evaluation.ranking_curve`).
     """
-    chosen = test_scores[
-        (test_scores["feature_set"] == best_model_choice["feature_set"])
-        & (test_scores["algorithm"] == best_model_choice["algorithm"])
-    ]
     return evaluation.ranking_curve(
-        chosen[LABEL].to_numpy(), chosen[SCORE].to_numpy(), test_curve_points
+        procedure_test_scores[LABEL].to_numpy(),
+        procedure_test_scores[SCORE].to_numpy(),
+        test_curve_points,
     )
 
 

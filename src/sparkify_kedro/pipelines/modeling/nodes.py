@@ -1,19 +1,25 @@
-"""Tuning, testing and refitting nodes of the ``modeling`` pipeline (Spark ML).
+"""Candidates, their fits at every rolling origin, and the deployed refit (Spark ML).
 
-Each feature set's training sets (cross-validation folds, rolling origins) are prepared
-once; each (algorithm, feature set) is then tuned by user-grouped cross-validation on the
-tuning cutoffs, refitted on each rolling-origin training set and scored on its test cutoff
-(``rolling_origin.py`` makes the plan; ``selection.py`` chooses; ``measurement.py`` measures).
+A *candidate* is one way to rank users: a baseline (the base rate, the one-line rule) or a
+classifier at one grid point on one feature set. Every fitted candidate is trained at each
+origin on the cutoffs whose horizon has ended and scores the origin's rows
+(``rolling_origin.py`` makes the plan); successive halving across the origins spends the
+fits on the candidates still in contention. ``choice.py`` chooses on those out-of-time
+scores, ``measurement.py`` measures the choosing procedure.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from functools import reduce
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pyspark.ml import PipelineModel
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import Imputer, SQLTransformer, VectorAssembler
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -27,7 +33,6 @@ from sparkify_kedro.estimators import (
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     CUTOFF,
-    FOLD,
     USER,
     WEIGHT,
     at_cutoffs,
@@ -38,11 +43,8 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
 )
 from sparkify_kedro.pipelines.modeling.small_jobs import small_query_settings
 from sparkify_kedro.pipelines.modeling.tuning import (
-    GRID_POINT,
     SCORE,
     TrainingSet,
-    cross_validate,
-    fit_classifier,
     fit_grid,
     grid_points,
     in_parallel,
@@ -50,30 +52,351 @@ from sparkify_kedro.pipelines.modeling.tuning import (
     scored,
 )
 
-PREDICTION = "prediction"
-#: The columns of every model's test scores (one row per test (user, cutoff)).
-TEST_SCORE_COLUMNS = [USER, CUTOFF, LABEL, SCORE, PREDICTION]
-#: The figure that chooses the best model (see ``selection.py``).
-SELECTION_METRIC = "cv_auc_pr"
+logger = logging.getLogger(__name__)
+
+BASELINE = evaluation.BASELINE
+#: The baselines, by their key in ``modeling.choice.simplicity_order``.
+BASE_RATE, ONE_RULE = "always_no_churn", "one_rule"
+MODEL = "model"
+#: The columns of every candidate's scores (one row per origin (user, cutoff)).
+SCORE_COLUMNS = [MODEL, USER, CUTOFF, LABEL, SCORE]
 
 
-def select_feature_columns(
+def select_feature_sets(
     feature_groups: dict[str, list[str]],
     categorical_features: list[str],
-    groups: list[str],
-) -> dict[str, list[str]]:
-    """The numeric and categorical feature columns of a feature set (a list of groups)."""
-    unknown = sorted(set(groups) - set(feature_groups))
-    if unknown:
+    feature_sets: dict[str, list[str]],
+) -> dict[str, dict[str, list[str]]]:
+    """The numeric and categorical feature columns of every feature set (a list of
+    groups), in the order the parameters list the sets."""
+    columns_by_set = {}
+    for name, groups in feature_sets.items():
+        unknown = sorted(set(groups) - set(feature_groups))
+        if unknown:
+            raise ValueError(
+                f"Feature set '{name}' names unknown feature groups {unknown}; known: "
+                f"{sorted(feature_groups)}."
+            )
+        columns = list(dict.fromkeys(c for g in groups for c in feature_groups[g]))
+        categorical = set(categorical_features)
+        columns_by_set[name] = {
+            "numeric": [column for column in columns if column not in categorical],
+            "categorical": [column for column in columns if column in categorical],
+        }
+    return columns_by_set
+
+
+def _grid_label(estimator: str, grid_point: dict[str, Any]) -> str:
+    values = ", ".join(f"{name}={value}" for name, value in grid_point.items())
+    return f"{estimator}({values})" if values else estimator
+
+
+def list_candidates(
+    feature_set_columns: dict[str, dict[str, list[str]]],
+    algorithms: dict[str, dict[str, Any]],
+    simplicity_order: list[str],
+    one_rule_feature: str,
+) -> list[dict[str, Any]]:
+    """Every candidate, simplest first, each with its ``simplicity`` rank (0 = simplest).
+
+    The order is declared in ``modeling.choice.simplicity_order`` (the baselines and the
+    keys of ``modeling.algorithms``), then the feature sets in the order the parameters
+    list them (fewest features first), then the grid points in the order each grid lists
+    its values (simplest first). A classifier candidate is one grid point of one algorithm
+    on one feature set; ``model`` is its name in every table, e.g.
+    ``LogisticRegression(regParam=0.1)/engagement``.
+    """
+    known = {BASE_RATE, ONE_RULE, *algorithms}
+    if set(simplicity_order) != known:
         raise ValueError(
-            f"Unknown feature groups {unknown}; known: {sorted(feature_groups)}."
+            f"modeling.choice.simplicity_order must list each of {sorted(known)} once, "
+            f"got {simplicity_order}."
         )
-    columns = list(dict.fromkeys(c for group in groups for c in feature_groups[group]))
-    categorical = set(categorical_features)
-    return {
-        "numeric": [column for column in columns if column not in categorical],
-        "categorical": [column for column in columns if column in categorical],
-    }
+    candidates = []
+    for key in simplicity_order:
+        if key in (BASE_RATE, ONE_RULE):
+            columns = [one_rule_feature] if key == ONE_RULE else []
+            candidates.append(
+                {
+                    MODEL: evaluation.model_name(BASELINE, key),
+                    "feature_set": BASELINE,
+                    "algorithm": key,
+                    "estimator": None,
+                    "estimator_params": {"feature": one_rule_feature}
+                    if key == ONE_RULE
+                    else {},
+                    "feature_columns": {"numeric": columns, "categorical": []},
+                }
+            )
+            continue
+        algorithm = algorithms[key]
+        _, classifier = classifier_pipeline(
+            algorithm["estimator"], algorithm.get("params", {})
+        )
+        for feature_set, columns in feature_set_columns.items():
+            for point in grid_points(classifier, algorithm.get("grid")):
+                grid_point = {param.name: value for param, value in point.items()}
+                label = _grid_label(algorithm["estimator"], grid_point)
+                candidates.append(
+                    {
+                        MODEL: evaluation.model_name(feature_set, label),
+                        "feature_set": feature_set,
+                        "algorithm": algorithm["estimator"],
+                        "estimator": algorithm["estimator"],
+                        "estimator_params": {
+                            **algorithm.get("params", {}),
+                            **grid_point,
+                        },
+                        "feature_columns": columns,
+                    }
+                )
+    return [
+        {**candidate, "simplicity": rank} for rank, candidate in enumerate(candidates)
+    ]
+
+
+def prepare_origin_sets(
+    modeling_rows: DataFrame,
+    split_summary: dict[str, Any],
+    feature_set_columns: dict[str, dict[str, list[str]]],
+    parallelism: int,
+    query_execution: dict[str, Any],
+) -> dict[str, list[TrainingSet]]:
+    """Every (feature set, origin) training set, prepared once for all its candidates.
+
+    Each set is the preprocessing (imputer, encoders, assembler, scaler) fitted on the
+    origin's training cutoffs (class-weighted) and the origin's rows prepared with it
+    (``tuning.TrainingSet``), ``parallelism`` sets at a time. Returns ``{feature_set:
+    [set of each origin, in the plan's order]}``. Its queries run interpreted when the
+    plan's rows are few (``query_execution``, ``small_jobs.py``).
+    """
+    origins = split_summary["origins"]
+    jobs = [
+        (name, origin_rows(modeling_rows, origin))
+        for name in feature_set_columns
+        for origin in origins
+    ]
+    with small_query_settings(
+        modeling_rows.sparkSession, split_summary["n_rows"], query_execution
+    ):
+        prepared = in_parallel(
+            lambda job: prepare_training_set(*job[1], feature_set_columns[job[0]]),
+            jobs,
+            parallelism,
+        )
+    sets: dict[str, list[TrainingSet]] = {name: [] for name in feature_set_columns}
+    for (name, _), training_set in zip(jobs, prepared, strict=True):
+        sets[name].append(training_set)
+    return sets
+
+
+def score_baselines(
+    modeling_rows: DataFrame,
+    split_summary: dict[str, Any],
+    model_candidates: list[dict[str, Any]],
+) -> pd.DataFrame:
+    """The baselines' scores at every origin: they need no fit.
+
+    - ``always_no_churn`` scores 0 for everyone (its AUC-PR is the churn rate);
+    - ``one_rule`` ranks rows by its feature (thumbs down per song), a missing value
+      counting as the feature's median on the origin's training rows.
+    """
+    (rule,) = [c for c in model_candidates if c["algorithm"] == ONE_RULE]
+    feature = rule["estimator_params"]["feature"]
+    frames = []
+    for origin in split_summary["origins"]:
+        median = at_cutoffs(modeling_rows, origin["train_cutoffs"]).approxQuantile(
+            feature, [0.5], 0.0
+        )
+        if not median:
+            raise ValueError(f"The one-rule feature '{feature}' is always missing.")
+        frames.append(
+            at_cutoffs(modeling_rows, [origin["cutoff"]])
+            .select(USER, CUTOFF, LABEL, F.col(feature).cast("double").alias(SCORE))
+            .toPandas()
+            .fillna({SCORE: median[0]})
+        )
+    rows = pd.concat(frames, ignore_index=True)
+    return pd.concat(
+        [
+            rows.assign(**{MODEL: rule[MODEL]}),
+            rows.assign(
+                **{MODEL: evaluation.model_name(BASELINE, BASE_RATE), SCORE: 0.0}
+            ),
+        ],
+        ignore_index=True,
+    )[SCORE_COLUMNS]
+
+
+def pooled_auc_pr(scores: pd.DataFrame) -> pd.Series:
+    """Each model's AUC-PR over all its rows in ``scores`` (NaN without both classes)."""
+    return scores.groupby(MODEL, sort=False)[[LABEL, SCORE]].apply(
+        lambda rows: evaluation.auc_pr(rows[LABEL].to_numpy(), rows[SCORE].to_numpy())
+    )
+
+
+def survivors(
+    alive: list[dict[str, Any]], scores: pd.DataFrame, keep_fraction: float
+) -> list[dict[str, Any]]:
+    """The ``ceil(keep_fraction * len(alive))`` candidates of ``alive`` (at least one)
+    with the best AUC-PR pooled over ``scores`` (their scores at the earlier origins);
+    ties go to the simpler candidate. Returned simplest first."""
+    figures = pooled_auc_pr(scores[scores[MODEL].isin([c[MODEL] for c in alive])])
+    ranked = sorted(
+        alive,
+        key=lambda c: (-np.nan_to_num(figures[c[MODEL]], nan=-1.0), c["simplicity"]),
+    )
+    kept = ranked[: max(1, math.ceil(keep_fraction * len(alive)))]
+    return sorted(kept, key=lambda c: c["simplicity"])
+
+
+def _fitted(candidate: dict[str, Any], training_set: TrainingSet) -> PipelineModel:
+    stages, _ = classifier_pipeline(
+        candidate["estimator"], candidate["estimator_params"], WEIGHT
+    )
+    return stages.fit(training_set.fitting_rows())
+
+
+def race_candidates(  # noqa: PLR0917 (a Kedro node: inputs come by position)
+    origin_training_sets: dict[str, list[TrainingSet]],
+    baseline_scores: pd.DataFrame,
+    split_summary: dict[str, Any],
+    model_candidates: list[dict[str, Any]],
+    rolling_origin: dict[str, Any],
+    parallelism: int,
+    query_execution: dict[str, Any],
+) -> pd.DataFrame:
+    """Every candidate's out-of-time scores: fitted at each origin, scoring its rows.
+
+    Successive halving across the origins: every classifier candidate is fitted at the
+    first origin; before each later origin only the ``keep_fraction`` best (AUC-PR pooled
+    over the earlier origins) go on, so a candidate is fitted at origin ``k`` only on what
+    origins before ``k`` showed. The baselines need no fit and score every origin. The
+    fits of one origin run ``parallelism`` at a time (only the classifier stages: each
+    set's preprocessing comes fitted), their scores come back in one collect.
+
+    Returns ``model``, ``user_id``, ``cutoff``, ``label``, ``score``: one row per
+    candidate and (user, origin) it scored, the baselines' first.
+    """
+    alive = sorted(
+        (c for c in model_candidates if c["feature_set"] != BASELINE),
+        key=lambda c: c["simplicity"],
+    )
+    frames = [baseline_scores[SCORE_COLUMNS]]
+    fitted_frames: list[pd.DataFrame] = []
+    some_set = next(iter(origin_training_sets.values()))[0]
+    with small_query_settings(
+        some_set.rows.sparkSession, split_summary["n_rows"], query_execution
+    ):
+        for index, origin in enumerate(split_summary["origins"]):
+            if index:
+                alive = survivors(
+                    alive,
+                    pd.concat(fitted_frames, ignore_index=True),
+                    rolling_origin["keep_fraction"],
+                )
+            sets = [origin_training_sets[c["feature_set"]][index] for c in alive]
+            models = in_parallel(
+                lambda pair: _fitted(*pair),
+                list(zip(alive, sets, strict=True)),
+                parallelism,
+            )
+            origin_scores = reduce(
+                DataFrame.unionByName,
+                [
+                    scored(model, training_set.scored_rows()).select(
+                        F.lit(candidate[MODEL]).alias(MODEL), USER, CUTOFF, LABEL, SCORE
+                    )
+                    for candidate, model, training_set in zip(
+                        alive, models, sets, strict=True
+                    )
+                ],
+            ).toPandas()
+            logger.info(
+                "Origin %s: %d candidates fitted and scored.",
+                origin["cutoff"],
+                len(alive),
+            )
+            fitted_frames.append(origin_scores)
+    frames += fitted_frames
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values([MODEL, CUTOFF, USER], ignore_index=True, kind="stable")
+
+
+def _rule_model(feature_columns: dict[str, list[str]]) -> Pipeline:
+    """A baseline as a Spark ML pipeline writing a churn ``probability``: a one-feature,
+    unregularised logistic regression of the label on the rule's feature (missing values
+    imputed with the median), i.e. the rule's ranking with probabilities fitted to the
+    churn rate; for the base rate, on a constant (the intercept alone)."""
+    numeric = feature_columns["numeric"]
+    if numeric:
+        imputed = [f"{column}__imputed" for column in numeric]
+        head = [Imputer(inputCols=numeric, outputCols=imputed, strategy="median")]
+    else:
+        imputed = ["base_rate_constant"]
+        head = [
+            SQLTransformer(
+                statement="SELECT *, 0.0 AS base_rate_constant FROM __THIS__"
+            )
+        ]
+    return Pipeline(
+        stages=[
+            *head,
+            VectorAssembler(inputCols=imputed, outputCol=ASSEMBLED),
+            LogisticRegression(
+                featuresCol=ASSEMBLED, labelCol=LABEL, regParam=0.0, maxIter=25
+            ),
+        ]
+    )
+
+
+def refit_best_model(
+    model_input_table: DataFrame,
+    best_model_choice: dict[str, Any],
+    training_partitions: dict[str, Any],
+    query_execution: dict[str, Any],
+) -> PipelineModel:
+    """The chosen candidate refitted on every labelled row, as one Spark ML pipeline that
+    writes a churn ``probability`` from raw feature columns.
+
+    A classifier is refitted class-weighted; a baseline becomes a one-feature logistic
+    regression (:func:`_rule_model`: the rule's ranking, probabilities fitted to the
+    churn rate). The rows are spread over the partitions :func:`fitting_partitions` gives
+    for their number; the fit's queries run interpreted when they are few.
+    """
+    counts = model_input_table.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.coalesce(F.sum(LABEL), F.lit(0)).alias("churners"),
+    ).first()
+    n, churners = int(counts["n"]), int(counts["churners"])
+    if churners in (0, n):
+        raise ValueError(
+            f"The labelled rows hold {churners} churners among {n} rows: a churn model "
+            f"cannot be trained. Use a longer log or more users."
+        )
+    rows = in_stable_order(
+        with_class_weights(model_input_table, n, churners),
+        fitting_partitions(n, training_partitions),
+    )
+    with small_query_settings(model_input_table.sparkSession, n, query_execution):
+        if best_model_choice["feature_set"] == BASELINE:
+            model = _rule_model(best_model_choice["feature_columns"]).fit(rows)
+            (coefficient, *_) = [*classifier_stage(model).coefficients.toArray(), 1.0]
+            if coefficient <= 0:
+                logger.warning(
+                    "The one-line rule's feature does not rise with churn on the "
+                    "labelled rows (coefficient %.3g): its ranking is reversed.",
+                    coefficient,
+                )
+            return model
+        pipeline, classifier = build_classifier_pipeline(
+            best_model_choice["feature_columns"],
+            best_model_choice["estimator"],
+            best_model_choice["estimator_params"],
+            WEIGHT,
+        )
+        (model,) = fit_grid(pipeline, classifier, rows, [{}])
+    return model
 
 
 def feature_weights(model: PipelineModel, rows: DataFrame) -> list[dict[str, Any]]:
@@ -103,222 +426,24 @@ def feature_weights(model: PipelineModel, rows: DataFrame) -> list[dict[str, Any
     ]
 
 
-def prepare_training_sets(
-    modeling_rows: DataFrame,
-    split_summary: dict[str, Any],
-    feature_columns: dict[str, list[str]],
-    cross_validation: dict[str, Any],
-    query_execution: dict[str, Any],
-) -> dict[str, list[TrainingSet]]:
-    """Every training set of one feature set, prepared once for all its algorithms.
-
-    One set per cross-validation fold (fitted on the tuning rows of the other folds,
-    scoring its own; class weights of the tuning rows) and one per rolling origin (fitted
-    on the origin's training cutoffs, scoring its test cutoff; the earliest origin's
-    training cutoffs are the tuning cutoffs): each is the preprocessing fitted on its
-    fitting rows and its rows prepared with it (``tuning.TrainingSet``), ``parallelism``
-    sets at a time. Returns ``{"folds": [...], "origins": [...]}``. Its queries run
-    interpreted when the plan's rows are few (``query_execution``, ``small_jobs.py``).
-    """
-    num_folds = cross_validation["num_folds"]
-    tuning_rows = with_class_weights(
-        at_cutoffs(modeling_rows, split_summary["tuning_cutoffs"]),
-        split_summary["n_tuning"],
-        split_summary["tuning_churners"],
-    )
-    sets = [(tuning_rows, F.col(FOLD) != fold) for fold in range(num_folds)] + [
-        origin_rows(modeling_rows, origin) for origin in split_summary["origins"]
-    ]
-    with small_query_settings(
-        modeling_rows.sparkSession, split_summary["n_rows"], query_execution
-    ):
-        prepared = in_parallel(
-            lambda rows_and_fitting: prepare_training_set(
-                *rows_and_fitting, feature_columns
-            ),
-            sets,
-            cross_validation["parallelism"],
-        )
-    return {"folds": prepared[:num_folds], "origins": prepared[num_folds:]}
-
-
-def tune_and_evaluate(
-    training_sets: dict[str, list[TrainingSet]],
-    split_summary: dict[str, Any],
-    feature_columns: dict[str, list[str]],
-    algorithm: dict[str, Any],
-    *,
-    cross_validation: dict[str, Any],
-    query_execution: dict[str, Any],
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Tune one algorithm on one feature set, then score every rolling-origin test cutoff.
-
-    Cross-validation on the fold sets of ``training_sets`` (``tuning.py``: every fold and
-    grid point fitted in parallel, the out-of-fold scores in one collect) picks the grid
-    point with the best mean AUC-PR (``cv_auc_pr``, the figure that later chooses among
-    models); the decision threshold maximises F1 on the best grid point's out-of-fold
-    scores. On each origin set the tuned classifier is fitted (the origins in parallel)
-    and scores the origin's test rows, every origin's in one collect. Only the classifier
-    stages are fitted here: the preprocessing comes fitted with the sets.
-
-    Returns the result (plain data: parameters, ``cv_auc_pr``, threshold, feature weights
-    of the latest origin's model) and the test scores: one row per test (user, cutoff) with
-    ``algorithm`` (the estimator), ``label``, ``score`` and the thresholded ``prediction``.
-    Its queries run interpreted, not compiled, when the plan's rows are few
-    (``query_execution``, ``small_jobs.py``).
-    """
-    stages, classifier = classifier_pipeline(
-        algorithm["estimator"], algorithm.get("params", {}), WEIGHT
-    )
-    param_maps = grid_points(classifier, algorithm.get("grid"))
-    parallelism = cross_validation["parallelism"]
-    origin_sets = training_sets["origins"]
-    with small_query_settings(
-        origin_sets[0].rows.sparkSession, split_summary["n_rows"], query_execution
-    ):
-        cv_auc_pr, out_of_fold = cross_validate(
-            stages, param_maps, training_sets["folds"], parallelism
-        )
-        best_index = int(np.argmax(cv_auc_pr))
-        models = [
-            model
-            for (model,) in in_parallel(
-                lambda origin_set: fit_classifier(
-                    stages, origin_set, [param_maps[best_index]]
-                ),
-                origin_sets,
-                parallelism,
-            )
-        ]
-        test_scores = (
-            reduce(
-                DataFrame.unionByName,
-                [
-                    scored(model, origin_set.scored_rows()).select(
-                        USER, CUTOFF, LABEL, SCORE
-                    )
-                    for model, origin_set in zip(models, origin_sets, strict=True)
-                ],
-            )
-            .toPandas()
-            .sort_values([CUTOFF, USER], ignore_index=True)
-        )
-        weights = feature_weights(models[-1], origin_sets[-1].rows)
-    best_grid = {param.name: value for param, value in param_maps[best_index].items()}
-    best = out_of_fold[out_of_fold[GRID_POINT] == best_index]
-    threshold = evaluation.best_f1_threshold(
-        best[LABEL].to_numpy(), best[SCORE].to_numpy()
-    )
-    test_scores[PREDICTION] = (test_scores[SCORE] >= threshold).astype(int)
-    test_scores.insert(0, "algorithm", algorithm["estimator"])
-    result = {
-        "algorithm": algorithm["estimator"],
-        "estimator_params": {**algorithm.get("params", {}), **best_grid},
-        "tuned_params": best_grid,
-        "feature_columns": feature_columns,
-        SELECTION_METRIC: cv_auc_pr[best_index],
-        "cv_auc_pr_by_grid_point": cv_auc_pr,
-        "tuning_cutoffs": split_summary["tuning_cutoffs"],
-        "threshold": threshold,
-        "feature_weights": weights,
-    }
-    return result, test_scores[["algorithm", *TEST_SCORE_COLUMNS]]
-
-
-def evaluate_baselines(
-    modeling_rows: DataFrame, split_summary: dict[str, Any], one_rule_feature: str
-) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """Two reference models that need no learning, scored on every test origin.
-
-    - ``always_no_churn``: predicts "stays" for everyone (score 0);
-    - ``one_rule``: predicts churn when ``one_rule_feature`` is above its median on the
-      origin's training rows (missing values count as that median); rows are ranked by
-      the feature itself.
-
-    Returns their descriptions (with each origin's median) and test scores in the columns
-    of :func:`tune_and_evaluate` plus ``algorithm``.
-    """
-    medians = []
-    for origin in split_summary["origins"]:
-        train = at_cutoffs(modeling_rows, origin["train_cutoffs"])
-        median = train.approxQuantile(one_rule_feature, [0.5], 0.0)
-        if not median:
-            raise ValueError(
-                f"The one-rule feature '{one_rule_feature}' is always missing."
-            )
-        medians.append(median[0])
-    test = (
-        at_cutoffs(modeling_rows, split_summary["test_cutoffs"])
-        .select(
-            USER, CUTOFF, LABEL, F.col(one_rule_feature).cast("double").alias(SCORE)
-        )
-        .toPandas()
-        .sort_values([CUTOFF, USER], ignore_index=True)
-    )
-    median_of_row = test[CUTOFF].map(
-        {
-            pd.Timestamp(origin["test_cutoff"]): median
-            for origin, median in zip(split_summary["origins"], medians, strict=True)
-        }
-    )
-    rule = test.assign(**{SCORE: test[SCORE].fillna(median_of_row)})
-    rule[PREDICTION] = (rule[SCORE] > median_of_row).astype(int)
-    never = test.assign(**{SCORE: 0.0, PREDICTION: 0})
-    scores = pd.concat(
-        [
-            never[TEST_SCORE_COLUMNS].assign(algorithm="always_no_churn"),
-            rule[TEST_SCORE_COLUMNS].assign(algorithm="one_rule"),
-        ],
-        ignore_index=True,
-    )
-    descriptions = [
-        {"algorithm": "always_no_churn", "estimator_params": {}, "threshold": None},
-        {
-            "algorithm": "one_rule",
-            "estimator_params": {
-                "feature": one_rule_feature,
-                "above_training_median": dict(
-                    zip(split_summary["test_cutoffs"], medians, strict=True)
-                ),
-            },
-            "threshold": medians[-1],
-        },
-    ]
-    return descriptions, scores
-
-
-def refit_best_model(
-    model_input_table: DataFrame,
+def build_feature_weights(
+    best_model: PipelineModel,
     best_model_choice: dict[str, Any],
-    training_partitions: dict[str, Any],
-    query_execution: dict[str, Any],
-) -> PipelineModel:
-    """The chosen pipeline refitted, class-weighted, on every labelled row.
-
-    The rows are spread over the partitions :func:`fitting_partitions` gives for their
-    number (``modeling.training_partitions``); the fit's queries run interpreted when
-    they are few (``modeling.query_execution``).
-    """
-    counts = model_input_table.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.coalesce(F.sum(LABEL), F.lit(0)).alias("churners"),
-    ).first()
-    n, churners = int(counts["n"]), int(counts["churners"])
-    if churners in (0, n):
-        raise ValueError(
-            f"The labelled rows hold {churners} churners among {n} rows: a churn model "
-            f"cannot be trained. Use a longer log or more users."
-        )
-    pipeline, classifier = build_classifier_pipeline(
-        best_model_choice["feature_columns"],
-        best_model_choice["algorithm"],
-        best_model_choice["estimator_params"],
-        WEIGHT,
+    model_input_table: DataFrame,
+) -> pd.DataFrame:
+    """The deployed model's importances (trees) or coefficients (linear models, the
+    rule's one-feature regression) per input feature; no job runs (the names come from
+    the schema of the model's output)."""
+    weights = feature_weights(best_model, best_model.transform(model_input_table))
+    return pd.DataFrame(
+        [
+            {
+                MODEL: best_model_choice["name"],
+                "feature_set": best_model_choice["feature_set"],
+                "algorithm": best_model_choice["algorithm"],
+                **weight,
+            }
+            for weight in weights
+        ],
+        columns=[MODEL, "feature_set", "algorithm", "feature", "kind", "value"],
     )
-    rows = in_stable_order(
-        with_class_weights(model_input_table, n, churners),
-        fitting_partitions(n, training_partitions),
-    )
-    with small_query_settings(model_input_table.sparkSession, n, query_execution):
-        (model,) = fit_grid(pipeline, classifier, rows, [{}])
-    return model

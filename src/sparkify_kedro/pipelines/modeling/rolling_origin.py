@@ -1,10 +1,11 @@
-"""Rolling-origin plan of the ``modeling`` pipeline: which cutoffs test, train and tune.
+"""Rolling-origin plan of the ``modeling`` pipeline: which cutoffs are origins, which
+train each one.
 
 ``model_input_table`` holds one row per (``user_id``, ``cutoff``) with ``label`` (1 = the
-user churns within the horizon after the cutoff) and feature columns. Each of the last
-``test_cutoffs`` cutoffs is a *test origin*; its model is trained on the cutoffs whose label
-horizon ends by that origin. Models are tuned and chosen on the earliest origin's training
-cutoffs (the *tuning cutoffs*), which are never test rows.
+user churns within the horizon after the cutoff) and feature columns. Every cutoff that has
+earlier cutoffs whose label horizon has ended by it is an *origin*: candidates are fitted on
+those earlier cutoffs and score the origin's rows (prequential validation). The origins
+after the first are the *test cutoffs* of the choosing procedure (``choice.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pyspark.sql import functions as F
 logger = logging.getLogger(__name__)
 
 USER, CUTOFF, LABEL = "user_id", "cutoff", "label"
-WEIGHT, FOLD = "class_weight", "cv_fold"
+WEIGHT = "class_weight"
 
 
 def _iso(cutoff: datetime) -> str:
@@ -28,20 +29,23 @@ def _iso(cutoff: datetime) -> str:
 
 
 def plan_rolling_origin(
-    model_input_table: DataFrame, horizon_days: int, test_cutoffs: int
+    model_input_table: DataFrame, horizon_days: int, max_origins: int | None
 ) -> dict[str, Any]:
-    """The rolling-origin plan: test origins, each one's training cutoffs, tuning cutoffs.
+    """The rolling-origin plan: the origins, each one's training cutoffs, the test cutoffs.
 
-    The last ``test_cutoffs`` cutoffs are the test origins. An origin trains on the cutoffs
-    whose label horizon (``cutoff + horizon_days``) ends at or before it, so no training
-    label sees its test period. The tuning cutoffs are the earliest origin's training
-    cutoffs: they are never test rows. Returns plain data (ISO timestamps, row and churner
-    counts per cutoff, per origin and pooled); fails clearly when an origin has nothing to
-    train on or the tuning rows lack a class.
+    An *origin* is a cutoff with training cutoffs: the cutoffs whose label horizon
+    (``cutoff + horizon_days``) ends at or before it, so no training label sees the origin's
+    period, holding both classes. Every candidate fitted at an origin scores its rows: these
+    out-of-time scores are the validation data (pooled over the origins). The *test
+    cutoffs* are the origins after the first: the procedure's pick for one of them is made
+    from the earlier origins only. ``max_origins`` keeps the last ones (``None``: all).
+    Returns plain data (ISO timestamps, rows and churners per origin and pooled); fails
+    clearly when fewer than two origins exist.
     """
-    if test_cutoffs < 1:
+    if max_origins is not None and max_origins < 2:  # noqa: PLR2004 (one to choose, one to test)
         raise ValueError(
-            f"modeling.evaluation.test_cutoffs must be >= 1, got {test_cutoffs}."
+            "modeling.rolling_origin.max_origins must be >= 2 (the first origin has no "
+            f"history to choose from) or null, got {max_origins}."
         )
     counts = {
         row[CUTOFF]: (int(row["rows"]), int(row["churners"]))
@@ -54,50 +58,49 @@ def plan_rolling_origin(
         raise ValueError("model_input_table is empty: nothing to train on.")
     horizon = timedelta(days=horizon_days)
     origins = []
-    for test_cutoff in cutoffs[-test_cutoffs:]:
-        train = [cutoff for cutoff in cutoffs if cutoff + horizon <= test_cutoff]
-        if not train:
-            raise ValueError(
-                f"Test cutoff {_iso(test_cutoff)} has no training cutoff ending "
-                f"{horizon_days} days before it: the log holds {len(cutoffs)} cutoffs, too "
-                f"few for {test_cutoffs} test cutoffs. Lower modeling.evaluation.test_cutoffs."
-            )
+    for cutoff in cutoffs:
+        train = [earlier for earlier in cutoffs if earlier + horizon <= cutoff]
+        n_train = sum(counts[earlier][0] for earlier in train)
+        train_churners = sum(counts[earlier][1] for earlier in train)
+        if train_churners in (0, n_train):
+            continue  # nothing to train on yet, or one class only
         origins.append(
             {
-                "test_cutoff": _iso(test_cutoff),
-                "train_cutoffs": [_iso(cutoff) for cutoff in train],
-                "n_train": sum(counts[cutoff][0] for cutoff in train),
-                "train_churners": sum(counts[cutoff][1] for cutoff in train),
-                "n_test": counts[test_cutoff][0],
-                "test_churners": counts[test_cutoff][1],
+                "cutoff": _iso(cutoff),
+                "train_cutoffs": [_iso(earlier) for earlier in train],
+                "n_train": n_train,
+                "train_churners": train_churners,
+                "n_rows": counts[cutoff][0],
+                "churners": counts[cutoff][1],
             }
         )
-    tuning = origins[0]
-    if tuning["train_churners"] in (0, tuning["n_train"]):
+    origins = origins[-max_origins:] if max_origins else origins
+    if len(origins) < 2:  # noqa: PLR2004
         raise ValueError(
-            f"The tuning rows (cutoffs {tuning['train_cutoffs']}) hold "
-            f"{tuning['train_churners']} churners among {tuning['n_train']} rows: both "
-            f"classes are needed. Use a longer log or more users."
+            f"The log holds {len(cutoffs)} cutoffs, of which {len(origins)} can be an "
+            f"origin (training cutoffs {horizon_days} days before it, holding churners and "
+            "stayers): two are needed, one to choose and one to test the choice. Use a "
+            "longer log or more users."
         )
     for origin in origins:
-        if origin["test_churners"] in (0, origin["n_test"]):
+        if origin["churners"] in (0, origin["n_rows"]):
             logger.warning(
-                "Test cutoff %s has %d churners among %d rows: its AUCs are undefined.",
-                origin["test_cutoff"],
-                origin["test_churners"],
-                origin["n_test"],
+                "Origin %s has %d churners among %d rows: its AUCs are undefined.",
+                origin["cutoff"],
+                origin["churners"],
+                origin["n_rows"],
             )
+    tests = origins[1:]
+    planned = sorted({c for o in origins for c in [*o["train_cutoffs"], o["cutoff"]]})
     return {
         "horizon_days": horizon_days,
-        "cutoffs": [_iso(cutoff) for cutoff in cutoffs],
-        "n_rows": sum(rows for rows, _ in counts.values()),
-        "tuning_cutoffs": tuning["train_cutoffs"],
-        "n_tuning": tuning["n_train"],
-        "tuning_churners": tuning["train_churners"],
+        "cutoffs": planned,
+        "n_rows": sum(counts[datetime.fromisoformat(c)][0] for c in planned),
         "origins": origins,
-        "test_cutoffs": [origin["test_cutoff"] for origin in origins],
-        "n_test": sum(origin["n_test"] for origin in origins),
-        "test_churners": sum(origin["test_churners"] for origin in origins),
+        "origin_cutoffs": [origin["cutoff"] for origin in origins],
+        "test_cutoffs": [origin["cutoff"] for origin in tests],
+        "n_test": sum(origin["n_rows"] for origin in tests),
+        "test_churners": sum(origin["churners"] for origin in tests),
     }
 
 
@@ -160,47 +163,25 @@ def in_stable_order(rows: DataFrame, partitions: int) -> DataFrame:
 def prepare_modeling_rows(
     model_input_table: DataFrame,
     split_summary: dict[str, Any],
-    num_folds: int,
     training_partitions: dict[str, Any],
 ) -> DataFrame:
-    """The rows of every planned cutoff with a cross-validation fold, cached.
-
-    ``cv_fold`` is a hash of ``user_id``, so all rows of a user share a fold and no user is
-    in both the fitting and the validation rows of a fold. The rows sit in stable
-    partitions, as many as :func:`fitting_partitions` gives for the plan's rows, and are cached: every model of every feature set reads them. One
-    job fills the cache and checks that every fold holds tuning rows (so that no fold of
-    any model fits or validates on nothing).
-    """
-    folds = F.pmod(F.xxhash64(USER), F.lit(num_folds)).cast("int")
-    rows = in_stable_order(
-        at_cutoffs(model_input_table, split_summary["cutoffs"]).withColumn(FOLD, folds),
+    """The rows of every planned cutoff in stable partitions, cached: every candidate of
+    every feature set reads them. As many partitions as :func:`fitting_partitions` gives
+    for the plan's rows."""
+    return in_stable_order(
+        at_cutoffs(model_input_table, split_summary["cutoffs"]),
         fitting_partitions(split_summary["n_rows"], training_partitions),
     ).cache()
-    tuning = cutoff_in(split_summary["tuning_cutoffs"])
-    counts = rows.groupBy(FOLD).agg(F.count(F.when(tuning, 1)).alias("n")).collect()
-    filled = {row[FOLD] for row in counts if row["n"]}
-    if filled != set(range(num_folds)):
-        raise ValueError(
-            f"Only {len(filled)} of the {num_folds} cross-validation folds hold tuning "
-            f"rows ({split_summary['n_tuning']} rows): lower "
-            f"modeling.cross_validation.num_folds or use more users."
-        )
-    return rows
 
 
 def origin_rows(
     modeling_rows: DataFrame, origin: dict[str, Any]
 ) -> tuple[DataFrame, Column]:
     """The rows of one rolling origin, class-weighted for its training rows, and the
-    condition that picks its training rows (the others are its test rows)."""
-    if origin["train_churners"] in (0, origin["n_train"]):
-        raise ValueError(
-            f"The training rows of test cutoff {origin['test_cutoff']} hold "
-            f"{origin['train_churners']} churners among {origin['n_train']} rows: a churn "
-            f"model cannot be trained on them."
-        )
+    condition that picks its training rows (the others are the origin's own rows, which
+    its candidates score)."""
     rows = with_class_weights(
-        at_cutoffs(modeling_rows, [*origin["train_cutoffs"], origin["test_cutoff"]]),
+        at_cutoffs(modeling_rows, [*origin["train_cutoffs"], origin["cutoff"]]),
         origin["n_train"],
         origin["train_churners"],
     )

@@ -1,17 +1,11 @@
-"""Training sets prepared once, and user-grouped cross-validation in few Spark jobs.
+"""Training sets prepared once, and fits that spend few Spark jobs.
 
 Spark ML on a few thousand rows is job overhead: each job costs about 0.1 s whatever its
-size. Every training set (a fold of the tuning rows, a rolling origin) has its
-preprocessing (imputer, encoders, assembler, scaler) fitted **once**, for every algorithm
-and grid point, and its rows prepared once (:class:`TrainingSet`); the algorithms then fit
-only their classifier stages. ``pyspark.ml.tuning.CrossValidator`` would fit one fold at a
-time, check every fold for emptiness (two jobs per fold) and evaluate every (fold, grid
-point) with a ``BinaryClassificationEvaluator`` (about six jobs each). Here the folds are
-fitted at once in threads sharing the SparkSession, and every out-of-fold score of every
-grid point comes back in **one** collect (a small table: one row per tuning (user,
-cutoff) and grid point), from which the AUC-PR of each fold is computed on the driver with
-Spark's definition (:func:`sparkify_kedro.evaluation.auc_pr`, the evaluator's exact
-curve). Same folds, same fits, same figure as ``CrossValidator`` with a ``foldCol``.
+size. Every training set (a rolling origin of one feature set) has its preprocessing
+(imputer, encoders, assembler, scaler) fitted **once**, for every algorithm and grid point,
+and its rows prepared once (:class:`TrainingSet`); the candidates then fit only their
+classifier stages, several at a time in threads sharing the SparkSession
+(:func:`in_parallel`), and their scores come back in one collect per origin.
 """
 
 from __future__ import annotations
@@ -19,29 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import reduce
 from typing import Any, TypeVar
 
-import numpy as np
-import pandas as pd
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.param import Params
 from pyspark.ml.tuning import ParamGridBuilder
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from sparkify_kedro import evaluation
 from sparkify_kedro.estimators import (
-    LABEL,
     PROBABILITY,
     churn_probability,
     preprocessing_pipeline,
 )
-from sparkify_kedro.pipelines.modeling.rolling_origin import FOLD
 from sparkify_kedro.pipelines.modeling.small_jobs import materialised, without_lineage
 
 SCORE = "score"
-GRID_POINT = "grid_point"
 #: Whether a row of a training set is one its models are fitted on.
 FITTING = "is_fitting_row"
 Item, Result = TypeVar("Item"), TypeVar("Result")
@@ -121,48 +108,3 @@ def in_parallel(
     a fit waits mostly on small Spark jobs, so fits in threads overlap their latency."""
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         return list(pool.map(function, items))
-
-
-def fit_classifier(
-    stages: Pipeline, training_set: TrainingSet, param_maps: list[dict]
-) -> list[PipelineModel]:
-    """The classifier ``stages`` fitted on the set's fitting rows at each grid point."""
-    rows = training_set.fitting_rows()
-    return [stages.fit(rows, params) for params in param_maps]
-
-
-def cross_validate(
-    stages: Pipeline,
-    param_maps: list[dict],
-    fold_sets: list[TrainingSet],
-    parallelism: int,
-) -> tuple[list[float], pd.DataFrame]:
-    """Mean out-of-fold AUC-PR of each grid point, and the out-of-fold scores.
-
-    Fold ``k``'s set fits on the tuning rows whose ``cv_fold`` is not ``k`` and scores the
-    rows whose ``cv_fold`` is ``k`` (a user's rows share a fold). Returns the AUC-PR of
-    each grid point averaged over the folds (``CrossValidator.avgMetrics``) and the
-    scores: ``grid_point``, ``cv_fold``, ``label``, ``score``, one row per tuning row and
-    grid point.
-    """
-    models = in_parallel(
-        lambda fold_set: fit_classifier(stages, fold_set, param_maps),
-        fold_sets,
-        parallelism,
-    )
-    parts = [
-        scored(model, fold_set.scored_rows()).select(
-            F.lit(point).alias(GRID_POINT), FOLD, LABEL, SCORE
-        )
-        for fold_set, fold_models in zip(fold_sets, models, strict=True)
-        for point, model in enumerate(fold_models)
-    ]
-    scores = reduce(DataFrame.unionByName, parts).toPandas()
-    per_fold = scores.groupby([GRID_POINT, FOLD])[[LABEL, SCORE]].apply(
-        lambda rows: evaluation.auc_pr(rows[LABEL].to_numpy(), rows[SCORE].to_numpy())
-    )
-    means = [
-        float(np.mean(per_fold.loc[point].to_numpy()))
-        for point in range(len(param_maps))
-    ]
-    return means, scores

@@ -1,0 +1,282 @@
+"""How a candidate is chosen from out-of-time scores, and the choosing procedure's own test.
+
+The rule (:func:`choose`): on the validation rows, the candidate with the best AUC-PR is
+*the best*; every candidate whose paired difference with the best (a bootstrap over users,
+the same resamples for all) has an interval that reaches 0 is *as good as the best* given
+the noise; among those the simplest wins (``simplicity``, declared in the parameters). The
+decision threshold maximises F1 on the winner's validation scores. Choosing the best point
+figure among two dozen noisy ones would keep its luck (the winner's curse); the simplest
+of the statistically tied ones does not pay for it.
+
+The deployed model is chosen on the scores of every origin (:func:`select_best_model`).
+The procedure is tested as it would run (:func:`replay_choice_procedure`): at each origin
+after the first, the rule chooses from the earlier origins' scores only, and the chosen
+candidate's scores at that origin are the procedure's test scores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sparkify_kedro import evaluation
+from sparkify_kedro.pipelines.modeling.nodes import BASE_RATE, MODEL, ONE_RULE
+from sparkify_kedro.pipelines.modeling.rolling_origin import CUTOFF, LABEL, USER
+from sparkify_kedro.pipelines.modeling.tuning import SCORE
+
+PREDICTION = "prediction"
+#: The columns of the procedure's test scores (one row per test (user, cutoff)).
+PROCEDURE_SCORE_COLUMNS = [USER, CUTOFF, LABEL, SCORE, PREDICTION, MODEL]
+
+
+def _timestamps(cutoffs: list[str]) -> list[pd.Timestamp]:
+    return [pd.Timestamp(cutoff) for cutoff in cutoffs]
+
+
+def scores_on(
+    candidate_scores: pd.DataFrame, cutoffs: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows, wide scores) at ``cutoffs``: the (user, cutoff, label) rows in a stable
+    order and one column of scores per model that scored every one of them (a candidate
+    halved away before one of the cutoffs is left out)."""
+    at = candidate_scores[candidate_scores[CUTOFF].isin(_timestamps(cutoffs))]
+    wide = at.pivot(index=[CUTOFF, USER], columns=MODEL, values=SCORE).sort_index()
+    wide = wide.dropna(axis="columns")
+    labels = at.drop_duplicates([CUTOFF, USER]).set_index([CUTOFF, USER])[LABEL]
+    rows = labels.reindex(wide.index).reset_index()
+    return rows, wide.reset_index(drop=True)
+
+
+def within_origin_ranks(frame: pd.DataFrame) -> pd.Series:
+    """Each row's score as its percentile rank among the rows of its cutoff (ties share
+    the mean rank): the order within a cutoff is kept, and scores of different models
+    (the procedure picks one per cutoff; a rule's units are not a probability's) pool
+    into one ranking over the cutoffs."""
+    return frame.groupby(CUTOFF)[SCORE].rank(method="average", pct=True)
+
+
+def threshold_of(candidate: dict[str, Any], labels: np.ndarray, scores: np.ndarray):
+    """The decision threshold of a candidate: the best-F1 threshold on its validation
+    scores; ``None`` for the base rate (it predicts "no churn" for everyone)."""
+    if candidate["algorithm"] == BASE_RATE:
+        return None
+    return evaluation.best_f1_threshold(labels, scores)
+
+
+def predict(scores: np.ndarray, threshold: float | None) -> np.ndarray:
+    """0/1 predictions: churn when the score reaches ``threshold`` (none when ``None``)."""
+    if threshold is None:
+        return np.zeros(len(scores), dtype=int)
+    return (np.asarray(scores) >= threshold).astype(int)
+
+
+def choose(
+    rows: pd.DataFrame,
+    wide: pd.DataFrame,
+    candidates: dict[str, dict[str, Any]],
+    evaluation_params: dict[str, Any],
+) -> dict[str, Any]:
+    """The rule of the module doc on the validation ``rows`` (``wide``: a column of scores
+    per model, :func:`scores_on`).
+
+    Returns ``pick`` (the chosen model), ``best`` (the best point AUC-PR), ``auc_pr`` of
+    every model, ``difference_with_best`` (paired interval of pick-minus-best and of every
+    model), ``tied_with_best`` (the models whose interval reaches 0, simplest first) and
+    the pick's ``threshold``.
+    """
+    labels = rows[LABEL].to_numpy(dtype=int)
+    users = pd.factorize(rows[USER])[0]
+    scores = {model: wide[model].to_numpy(dtype=float) for model in wide.columns}
+    point = {model: evaluation.auc_pr(labels, s) for model, s in scores.items()}
+    best = min(
+        scores,
+        key=lambda m: (-np.nan_to_num(point[m], nan=-1.0), candidates[m]["simplicity"]),
+    )
+    draws = evaluation.bootstrap_metrics(
+        labels,
+        scores,
+        None,
+        users,
+        evaluation_params["bootstrap_resamples"],
+        evaluation_params["seed"],
+        ["auc_pr"],
+    )
+    differences = {
+        model: evaluation.paired_difference_interval(
+            draws[model]["auc_pr"],
+            draws[best]["auc_pr"],
+            evaluation_params["confidence"],
+        )
+        for model in scores
+    }
+    tied = sorted(
+        (m for m in scores if m == best or differences[m]["high"] >= 0),
+        key=lambda m: candidates[m]["simplicity"],
+    )
+    pick = tied[0]
+    return {
+        "pick": pick,
+        "best": best,
+        "auc_pr": point,
+        "difference_with_best": differences,
+        "tied_with_best": tied,
+        "threshold": threshold_of(candidates[pick], labels, scores[pick]),
+    }
+
+
+def _in_words(choice: dict[str, Any], confidence: float, origins: list[str]) -> str:
+    pick, best = choice["pick"], choice["best"]
+    where = f"AUC-PR on the out-of-time scores of {len(origins)} origins pooled"
+    if pick == best:
+        others = len(choice["tied_with_best"]) - 1
+        return (
+            f"{pick} has the best {where} ({choice['auc_pr'][pick]:.3f}); "
+            f"{others} other candidates are within the noise of it, none simpler."
+            if others
+            else f"{pick} has the best {where} ({choice['auc_pr'][pick]:.3f}), and "
+            "every other candidate is below it beyond the noise."
+        )
+    difference = choice["difference_with_best"][pick]
+    return (
+        f"{best} has the best {where} ({choice['auc_pr'][best]:.3f}), but {pick} "
+        f"({choice['auc_pr'][pick]:.3f}) is as good given the noise (paired difference "
+        f"{difference['mean_difference']:+.3f}, {confidence:.0%} interval "
+        f"[{difference['low']:+.3f}, {difference['high']:+.3f}] reaches 0) and simpler: "
+        f"of {len(choice['tied_with_best'])} candidates tied with the best, the simplest "
+        f"wins."
+    )
+
+
+def select_best_model(  # noqa: PLR0917 (a Kedro node: inputs come by position)
+    candidate_scores: pd.DataFrame,
+    model_candidates: list[dict[str, Any]],
+    split_summary: dict[str, Any],
+    evaluation_params: dict[str, Any],
+    churn_task: dict[str, Any],
+    feature_params: dict[str, Any],
+) -> dict[str, Any]:
+    """The deployed candidate: the rule of the module doc on every origin's scores
+    (pooled), among the candidates that scored every origin (the survivors of the
+    halving and the baselines). No test figure exists yet: the choice is made first.
+
+    Returns what is needed to refit and describe it (``name``, ``kind`` (``classifier``,
+    ``rule`` or ``base_rate``), algorithm, feature set, feature columns, estimator
+    parameters, threshold), ``chosen_by`` (the figures and the reason in plain words),
+    and, frozen with it, the ``churn_task`` and the feature parameters it was trained
+    with: scoring computes features from these, never from the current parameters.
+    """
+    candidates = {c[MODEL]: c for c in model_candidates}
+    origins = split_summary["origin_cutoffs"]
+    rows, wide = scores_on(candidate_scores, origins)
+    choice = choose(rows, wide, candidates, evaluation_params)
+    chosen = candidates[choice["pick"]]
+    kinds = {BASE_RATE: "base_rate", ONE_RULE: "rule"}
+    return {
+        "name": chosen[MODEL],
+        "kind": kinds.get(chosen["algorithm"], "classifier"),
+        **{
+            key: chosen[key]
+            for key in (
+                "algorithm",
+                "feature_set",
+                "estimator",
+                "feature_columns",
+                "estimator_params",
+                "simplicity",
+            )
+        },
+        "threshold": choice["threshold"],
+        "chosen_by": {
+            "metric": "auc_pr",
+            "on": "rolling-origin validation scores, every origin pooled",
+            "origins": origins,
+            "value": choice["auc_pr"][choice["pick"]],
+            "best_on_validation": choice["best"],
+            "best_value": choice["auc_pr"][choice["best"]],
+            "difference_with_best": choice["difference_with_best"][choice["pick"]],
+            "tied_with_best": choice["tied_with_best"],
+            "candidates_compared": list(wide.columns),
+            "reason": _in_words(choice, evaluation_params["confidence"], origins),
+        },
+        "churn_task": churn_task,
+        "feature_params": feature_params,
+    }
+
+
+def replay_choice_procedure(
+    candidate_scores: pd.DataFrame,
+    model_candidates: list[dict[str, Any]],
+    split_summary: dict[str, Any],
+    evaluation_params: dict[str, Any],
+) -> pd.DataFrame:
+    """The choosing procedure's test scores: at each origin after the first, the rule of
+    the module doc chooses from the earlier origins' scores only (among the candidates
+    that go on to that origin), and the chosen candidate's scores there, thresholded at
+    its threshold from the earlier origins, are the procedure's.
+
+    Returns ``user_id``, ``cutoff``, ``label``, ``score`` (the chosen candidate's score as
+    a percentile rank within its cutoff, :func:`within_origin_ranks`: the candidates of
+    different cutoffs score in different units), ``prediction`` and ``model`` (the
+    candidate chosen for that cutoff): one row per test (user, cutoff).
+    """
+    candidates = {c[MODEL]: c for c in model_candidates}
+    origins = split_summary["origin_cutoffs"]
+    frames = []
+    for index, cutoff in enumerate(origins[1:], start=1):
+        rows, wide = scores_on(candidate_scores, origins[:index])
+        going_on = set(
+            candidate_scores.loc[
+                candidate_scores[CUTOFF] == pd.Timestamp(cutoff), MODEL
+            ].unique()
+        )
+        choice = choose(
+            rows,
+            wide[[m for m in wide.columns if m in going_on]],
+            candidates,
+            evaluation_params,
+        )
+        picked = candidate_scores[
+            (candidate_scores[MODEL] == choice["pick"])
+            & (candidate_scores[CUTOFF] == pd.Timestamp(cutoff))
+        ]
+        frames.append(
+            picked.assign(
+                **{
+                    PREDICTION: predict(picked[SCORE], choice["threshold"]),
+                    SCORE: within_origin_ranks(picked),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values([CUTOFF, USER], ignore_index=True)[PROCEDURE_SCORE_COLUMNS]
+
+
+def prequential_predictions(
+    candidate_scores: pd.DataFrame,
+    candidate: dict[str, Any],
+    origins: list[str],
+) -> pd.DataFrame:
+    """One candidate's scores at the test origins (every origin after the first), each
+    thresholded at its best-F1 threshold on the earlier origins' scores: how the
+    candidate would have been used, with no look at the rows it predicts. Scores are
+    percentile ranks within their cutoff, as the procedure's."""
+    own = candidate_scores[candidate_scores[MODEL] == candidate[MODEL]]
+    frames = []
+    for index, cutoff in enumerate(origins[1:], start=1):
+        earlier = own[own[CUTOFF].isin(_timestamps(origins[:index]))]
+        threshold = threshold_of(
+            candidate, earlier[LABEL].to_numpy(dtype=int), earlier[SCORE].to_numpy()
+        )
+        at = own[own[CUTOFF] == pd.Timestamp(cutoff)]
+        frames.append(
+            at.assign(
+                **{
+                    PREDICTION: predict(at[SCORE], threshold),
+                    SCORE: within_origin_ranks(at),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values([CUTOFF, USER], ignore_index=True)[PROCEDURE_SCORE_COLUMNS]
