@@ -125,33 +125,76 @@ def test_feature_histograms_bin_each_class_over_the_feature_range(spark):
 
 @pytest.fixture
 def model_metrics():
-    return pd.DataFrame(
-        {
-            "feature_set": ["all", "all", "engagement", "engagement", "baseline"]
-            + ["baseline"],
-            "algorithm": ["GBTClassifier", "LogisticRegression"] * 2
-            + ["one_rule", "always_no_churn"],
-            "chosen": [False, False, True, False, False, False],
-            "auc_pr": [0.6, 0.5, 0.4, 0.45, 0.3, 0.2],
-            "auc_pr_low": [0.5, 0.4, 0.3, 0.35, 0.2, 0.1],
-            "auc_pr_high": [0.7, 0.65, 0.5, 0.55, 0.4, 0.3],
-        }
-    )
+    """model_metrics as modeling writes it: the test rows first, then the validation rows
+    (not in rank order: the figure sorts them); LR/engagement was halved away."""
+    rows = [
+        # model, feature_set, algorithm, figure, chosen, rank, origins, auc_pr, low, high
+        ("procedure", "procedure", "rolling_origin_choice", "test")
+        + (False, None, 3, 0.45, 0.35, 0.6),
+        ("baseline/always_no_churn", "baseline", "always_no_churn", "test")
+        + (False, None, 3, 0.15, 0.1, 0.2),
+        ("baseline/one_rule", "baseline", "one_rule", "test")
+        + (False, None, 3, 0.4, 0.3, 0.5),
+        ("LogisticRegression(regParam=0.1)/all", "all", "LogisticRegression")
+        + ("validation", False, 2, 4, 0.5, 0.4, 0.65),
+        ("GBTClassifier(maxDepth=2)/all", "all", "GBTClassifier", "validation")
+        + (False, 1, 4, 0.6, 0.5, 0.7),
+        ("baseline/one_rule", "baseline", "one_rule", "validation")
+        + (True, 3, 4, 0.45, 0.35, 0.55),
+        ("LogisticRegression(regParam=0.1)/engagement", "engagement")
+        + ("LogisticRegression", "validation", False, 4, 2, 0.7, 0.5, 0.8),
+    ]
+    columns = ["model", "feature_set", "algorithm", "figure", "chosen"]
+    columns += ["validation_rank", "origins_scored", "auc_pr"]
+    columns += ["auc_pr_low", "auc_pr_high"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def test_model_comparison_shows_intervals_the_choice_and_baseline_lines(
+def test_model_comparison_draws_test_figures_apart_from_validation_figures(
     model_metrics,
 ):
     figure = plot_model_comparison(model_metrics)
 
-    assert [trace.name for trace in figure.data] == ["all", "engagement"]
-    engagement = figure.data[1]
-    assert list(engagement.y) == [0.4, 0.45]
-    assert list(engagement.error_y.array) == pytest.approx([0.1, 0.1])
-    assert list(engagement.error_y.arrayminus) == pytest.approx([0.1, 0.1])
-    assert list(engagement.text) == ["*", ""]  # the chosen model
-    assert sorted(shape.y0 for shape in figure.layout.shapes) == [0.2, 0.3]
-    assert "[0.200, 0.400]" in " ".join(a.text for a in figure.layout.annotations)
+    assert [trace.name for trace in figure.data] == [
+        "test: procedure and baselines",
+        "validation: deployed",
+        "validation: every origin",
+        "validation: halved away",
+    ]
+    test, deployed, every_origin, halved = figure.data
+    assert list(test.y) == [
+        "procedure (test)",
+        "baseline/always_no_churn (test)",
+        "baseline/one_rule (test)",
+    ]
+    assert list(test.error_x.array) == pytest.approx([0.15, 0.05, 0.1])
+    assert list(test.error_x.arrayminus) == pytest.approx([0.1, 0.05, 0.1])
+    assert list(deployed.y) == ["baseline/one_rule"]
+    # every origin: best validation rank first
+    assert list(every_origin.y) == [
+        "GBTClassifier(maxDepth=2)/all",
+        "LogisticRegression(regParam=0.1)/all",
+    ]
+    assert list(every_origin.x) == [0.6, 0.5]
+    assert list(halved.y) == ["LogisticRegression(regParam=0.1)/engagement"]
+    assert halved.customdata[0][0] == "0.700 [0.500, 0.800]"
+    # top to bottom: the test figures, then every validation figure by rank
+    assert figure.layout.yaxis.autorange == "reversed"
+    assert list(figure.layout.yaxis.categoryarray) == [
+        *test.y,
+        "GBTClassifier(maxDepth=2)/all",
+        "LogisticRegression(regParam=0.1)/all",
+        "baseline/one_rule",
+        "LogisticRegression(regParam=0.1)/engagement",
+    ]
+
+
+def test_model_comparison_leaves_out_empty_groups(model_metrics):
+    every_origin = model_metrics[model_metrics["origins_scored"] != 2]  # noqa: PLR2004
+
+    figure = plot_model_comparison(every_origin)
+
+    assert "validation: halved away" not in [trace.name for trace in figure.data]
 
 
 @pytest.fixture
@@ -178,7 +221,8 @@ def curve():
 
 
 BEST = {
-    "name": "LogisticRegression/all",
+    "name": "LogisticRegression(regParam=0.1)/all",
+    "kind": "classifier",
     "algorithm": "LogisticRegression",
     "feature_set": "all",
     "test_metrics": {
@@ -190,17 +234,18 @@ BEST = {
 }
 
 
-def test_roc_pr_and_gains_figures_draw_the_curve(curve):
+def test_roc_pr_and_gains_figures_draw_the_procedures_curve(curve):
     figure = plot_roc_pr_curves(curve, BEST)
     titles = [annotation.text for annotation in figure.layout.annotations]
     assert titles == ["ROC (AUC n/a)", "Precision-recall (AUC-PR 0.750 [0.600, 0.850])"]
+    assert figure.data[0].name == "choosing procedure"
     assert list(figure.data[0].x) == curve["false_positive_rate"].tolist()
     # The PR curve starts at the first selected row: precision is undefined before.
     assert len(figure.data[2].x) == 10
 
     gains = plot_cumulative_gains(curve)
     assert [trace.name for trace in gains.data] == [
-        "best model",
+        "choosing procedure",
         "perfect ranking",
         "random ranking",
     ]
@@ -209,23 +254,55 @@ def test_roc_pr_and_gains_figures_draw_the_curve(curve):
     assert list(gains.data[1].y)[2] == pytest.approx(0.5)
 
 
-def test_feature_weights_show_the_best_models_largest_magnitudes():
-    weights = pd.DataFrame(
+def _weights(model: str, features: list[str], values: list[float]) -> pd.DataFrame:
+    """model_feature_weights of one deployed model (coefficients)."""
+    return pd.DataFrame(
         {
-            "feature_set": ["all"] * 4 + ["engagement"],
-            "algorithm": ["LogisticRegression"] * 4 + ["LogisticRegression"],
-            "feature": ["a", "b", "c", "d", "a"],
-            "kind": ["coefficient"] * 5,
-            "value": [0.1, -2.0, 1.0, 0.0, 9.0],
+            "model": model,
+            "feature_set": model.rsplit("/", 1)[-1],
+            "algorithm": "LogisticRegression",
+            "feature": features,
+            "kind": "coefficient",
+            "value": values,
         }
     )
+
+
+def test_feature_weights_show_the_deployed_models_largest_magnitudes():
+    weights = _weights(BEST["name"], ["a", "b", "c", "d"], [0.1, -2.0, 1.0, 0.0])
 
     figure = plot_feature_weights(weights, BEST, top_n=3)
 
     assert list(figure.data[0].y) == ["a", "c", "b"]
     assert list(figure.data[0].x) == [0.1, 1.0, -2.0]
-    with pytest.raises(ValueError, match="no weight of the best model"):
-        plot_feature_weights(weights, {**BEST, "feature_set": "other"}, top_n=3)
+    assert figure.layout.title.text == (
+        f"Deployed model {BEST['name']}: top 3 feature coefficients"
+    )
+    with pytest.raises(ValueError, match="no weight of the deployed model"):
+        plot_feature_weights(weights, {**BEST, "name": "other/all"}, top_n=3)
+
+
+def test_feature_weights_of_a_deployed_rule_show_its_one_coefficient():
+    rule = {"name": "baseline/one_rule", "kind": "rule"}
+    weights = _weights(rule["name"], ["thumbs_down_per_song"], [3.5])
+
+    figure = plot_feature_weights(weights, rule, top_n=15)
+
+    assert list(figure.data[0].y) == ["thumbs_down_per_song"]
+    assert list(figure.data[0].x) == [3.5]
+    assert "the one-line rule baseline/one_rule" in figure.layout.title.text
+
+
+def test_feature_weights_of_a_deployed_base_rate_say_it_reads_no_feature():
+    base_rate = {"name": "baseline/always_no_churn", "kind": "base_rate"}
+    weights = _weights(base_rate["name"], ["base_rate_constant"], [0.0])
+
+    figure = plot_feature_weights(weights, base_rate, top_n=15)
+
+    assert figure.data == ()
+    assert figure.layout.annotations[0].text == (
+        "The base rate reads no feature: every user gets the same score."
+    )
 
 
 def test_churn_score_histogram_counts_users_per_bin_and_tier(spark):

@@ -19,14 +19,31 @@ from sparkify_kedro.pipelines.reporting.tables import summarise_risk
 
 HOSTILE_USER = '<script>alert("user")</script>'
 HOSTILE_PAGE = "<img src=x onerror=alert(1)>"
+LR = "LogisticRegression(regParam=0.1)/all"
+GBT = "GBTClassifier(maxDepth=2)/all"
+RULE, BASE_RATE = "baseline/one_rule", "baseline/always_no_churn"
+ORIGINS = ["2018-10-29T00:00:00", "2018-11-05T00:00:00", "2018-11-12T00:00:00"]
+REASON = (
+    f"{GBT} has the best AUC-PR on the out-of-time scores of 3 origins pooled (0.560), "
+    f"but {LR} (0.520) is as good given the noise and simpler."
+)
 BEST_MODEL_INFO = {
-    "name": "LogisticRegression/all",
+    "name": LR,
+    "kind": "classifier",
     "algorithm": "LogisticRegression",
     "feature_set": "all",
     "feature_columns": {"numeric": ["songs", "thumbs_down"], "categorical": ["level"]},
     "threshold": 0.31,
-    "chosen_by": {"metric": "cv_auc_pr", "value": 0.52, "on": "cross-validation"},
-    "runner_up": {"name": "GBTClassifier/all", "cv_auc_pr": 0.48},
+    "chosen_by": {
+        "metric": "auc_pr",
+        "on": "rolling-origin validation scores, every origin pooled",
+        "value": 0.52,
+        "best_on_validation": GBT,
+        "best_value": 0.56,
+        "tied_with_best": [RULE, LR, GBT],
+        "candidates_compared": [BASE_RATE, RULE, LR, GBT],
+        "reason": REASON,
+    },
     "churn_task": {
         "mode": "snapshot",
         "churn_definition": "paid_to_free_or_cancel",
@@ -38,47 +55,95 @@ BEST_MODEL_INFO = {
         "stride_days": 7,
     },
 }
+#: model_metrics as modeling writes it: the procedure and the baselines on the test
+#: rows, then every candidate's validation figures (GBT/engagement halved away after
+#: two origins). Every metric is its AUC-PR; intervals AUC-PR -/+ 0.1.
+MODELS = [
+    # model, feature_set, algorithm, figure, chosen, rank, origins, auc_pr
+    ("procedure", "procedure", "rolling_origin_choice", "test", False, None, 2, 0.5),
+    (BASE_RATE, "baseline", "always_no_churn", "test", False, None, 2, 0.15),
+    (RULE, "baseline", "one_rule", "test", False, None, 2, 0.42),
+    (GBT, "all", "GBTClassifier", "validation", False, 1, 3, 0.56),
+    (LR, "all", "LogisticRegression", "validation", True, 2, 3, 0.52),
+    (RULE, "baseline", "one_rule", "validation", False, 3, 3, 0.45),
+    (BASE_RATE, "baseline", "always_no_churn", "validation", False, 4, 3, 0.14),
+    (
+        "GBTClassifier(maxDepth=2)/engagement",
+        *("engagement", "GBTClassifier", "validation", False, 5, 2, 0.6),
+    ),
+]
 MODEL_METRICS = pd.DataFrame(
-    {
-        "feature_set": ["all", "all", "engagement", "baseline"],
-        "algorithm": [
-            "LogisticRegression",
-            "GBTClassifier",
-            "GBTClassifier",
-            "one_rule",
-        ],
-        "chosen": [True, False, False, False],
-        "cv_auc_pr": [0.52, 0.48, 0.40, math.nan],
-        **{
-            f"{metric}{suffix}": [value + shift] * 4
-            for metric, value in [
-                ("auc_pr", 0.5),
-                ("auc_roc", 0.8),
-                ("precision", 0.4),
-                ("recall", 0.6),
-                ("f1", 0.48),
-                ("lift_top_decile", 2.5),
-            ]
-            for suffix, shift in [("", 0.0), ("_low", -0.1), ("_high", 0.1)]
-        },
-    }
+    [
+        {
+            "model": model,
+            "feature_set": feature_set,
+            "algorithm": algorithm,
+            "figure": figure,
+            "chosen": chosen,
+            "validation_rank": math.nan if rank is None else float(rank),
+            "origins_scored": origins,
+            **{
+                f"{metric}{suffix}": auc_pr + shift
+                for metric in ("auc_pr", "auc_roc", "precision", "recall", "f1")
+                + ("lift_top_decile",)
+                for suffix, shift in [("", 0.0), ("_low", -0.1), ("_high", 0.1)]
+            },
+            "n_rows": 200 if figure == "test" else 300,
+            "churners": 20 if figure == "test" else 30,
+            "threshold": math.nan if figure == "test" else 0.3,
+        }
+        for model, feature_set, algorithm, figure, chosen, rank, origins, auc_pr in MODELS
+    ]
 )
+PICKS = {ORIGINS[1]: GBT, ORIGINS[2]: LR}
 MODEL_COMPARISON = {
     "confidence": 0.95,
     "bootstrap_resamples": 100,
+    "first_origin_note": "validation only: no earlier origin to choose from",
+    "procedure_picks": PICKS,
     "paired_differences": [
         {
-            "comparison": "LogisticRegression/all - baseline/one_rule",
-            "against": "baseline",
-            "mean_difference": 0.2,
-            "low": 0.05,
-            "high": 0.35,
-        }
+            "comparison": f"procedure - {BASE_RATE}",
+            "figure": "test",
+            "other": BASE_RATE,
+            "mean_difference": 0.35,
+            "low": 0.25,
+            "high": 0.45,
+        },
+        {
+            "comparison": f"procedure - {RULE}",
+            "figure": "test",
+            "other": RULE,
+            "mean_difference": 0.08,
+            "low": 0.01,
+            "high": 0.15,
+        },
+        {
+            "comparison": f"{LR} - {GBT}",
+            "figure": "validation",
+            "other": GBT,
+            "mean_difference": -0.04,
+            "low": -0.1,
+            "high": 0.02,
+        },
     ],
-    "best_beats_baselines": True,
-    "best_beats_runner_up": False,
+    "procedure_beats_baselines": True,
+    "procedure_beats_rule": True,
 }
-SPLIT = {"tuning_cutoffs": ["2018-10-15T00:00:00"], "n_tuning": 50, "test_cutoffs": []}
+SPLIT = {
+    "origins": [
+        {
+            "cutoff": cutoff,
+            "n_train": 100 * index,
+            "train_churners": 10 * index,
+            "n_rows": 100,
+            "churners": 10,
+        }
+        for index, cutoff in enumerate(ORIGINS, start=1)
+    ],
+    "origin_cutoffs": ORIGINS,
+    "test_cutoffs": ORIGINS[1:],
+}
 LOG_SPAN = {"log_start": "2018-10-01T00:00:00", "log_end": "2018-12-03T00:00:00"}
 DATA_QUALITY = {
     "lines_read": 1000,
@@ -116,20 +181,30 @@ RISK = {
     ],
 }
 CEILING_SUMMARY = {
-    "ceiling_expected_auc_pr": 0.8,
-    "chosen_model": "LogisticRegression/all",
-    "chosen_expected_auc_pr": 0.6,
-    "chosen_ratio_to_ceiling": 0.75,
     "label_draws": 50,
-    "test_rows": 100,
+    "test_rows": 200,
+    "ceiling_expected_auc_pr": 0.8,
+    "procedure_expected_auc_pr": 0.4,
+    "procedure_ratio_to_ceiling": 0.5,
+    "rule_expected_auc_pr": 0.36,
+    "rule_ratio_to_ceiling": 0.45,
+    "procedure_minus_rule_expected_auc_pr": 0.04,
+    "procedure_minus_rule_expected_auc_pr_se": 0.01,
+    "validation_rows": 300,
+    "validation_ceiling_expected_auc_pr": 0.75,
+    "deployed_model": LR,
+    "deployed_validation_expected_auc_pr": 0.45,
+    "deployed_validation_ratio_to_ceiling": 0.6,
 }
 
 
-def _page(ceiling_summary=None) -> dict:
+def _page(
+    ceiling_summary=None, best_model_info=BEST_MODEL_INFO, model_comparison=None
+) -> dict:
     return assemble_report_page_data(
-        BEST_MODEL_INFO,
+        best_model_info,
         MODEL_METRICS,
-        MODEL_COMPARISON,
+        model_comparison or MODEL_COMPARISON,
         SPLIT,
         LOG_SPAN,
         DATA_QUALITY,
@@ -138,26 +213,166 @@ def _page(ceiling_summary=None) -> dict:
     )
 
 
-def test_the_page_data_lists_the_chosen_model_runner_up_and_baselines():
+def _text(html: str) -> str:
+    """The page's words: tags and scripts removed, white space collapsed."""
+    body = re.sub(r"<script\b.*?</script>", " ", html, flags=re.DOTALL)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
+
+
+def test_the_procedures_test_figure_comes_first_beside_the_baselines():
     page = _page()
-    assert [(row["model"], row["role"]) for row in page["metrics"]] == [
-        ("LogisticRegression/all", "chosen"),
-        ("GBTClassifier/all", "runner-up"),
-        ("baseline/one_rule", "baseline"),
+    assert [(row["model"], row["name"]) for row in page["test"]] == [
+        ("procedure", "the choosing procedure"),
+        (BASE_RATE, "the base rate"),
+        (RULE, "the one-line rule"),
     ]
-    baseline = page["metrics"][2]
-    assert baseline["cv_auc_pr"] is None  # NaN: no validation figure for a fixed rule
-    assert baseline["auc_pr_low"] == pytest.approx(0.4)
-    assert page["model"]["chosen_by_value"] == 0.52
-    assert page["model"]["runner_up_value"] == 0.48
-    assert page["task"]["churn_pages"] == [
-        "Submit Downgrade",
-        "Cancellation Confirmation",
+    procedure = page["test"][0]
+    assert (procedure["auc_pr"], procedure["n_rows"], procedure["churners"]) == (
+        0.5,
+        200,
+        20,
+    )
+    assert procedure["auc_pr_low"] == pytest.approx(0.4)
+    # the validation comparison (deployed - best) is not a test figure
+    assert page["paired_on_test"] == [
+        {
+            "name": "the base rate",
+            "mean_difference": 0.35,
+            "low": 0.25,
+            "high": 0.45,
+            "beats": True,
+        },
+        {
+            "name": "the one-line rule",
+            "mean_difference": 0.08,
+            "low": 0.01,
+            "high": 0.15,
+            "beats": True,
+        },
     ]
-    assert page["features"] == {
-        "numeric": ["songs", "thumbs_down"],
-        "categorical": ["level"],
+    assert page["procedure_beats_rule"] is True
+    assert page["procedure_single_pick"] is None  # GBT, then LR
+
+    text = _text(render_report_page(page))
+    glance = text.split("At a glance", 1)[1]
+    assert glance.startswith(
+        " Test AUC-PR of the choosing procedure: 0.500 (95 % interval 0.400 to 0.600)"
+    )
+    assert (
+        "On the same rows: the base rate 0.150 [0.050, 0.250], the one-line rule "
+        "0.420 [0.320, 0.520]."
+    ) in glance
+    assert "It beats the one-line rule" in glance
+    assert "the one-line rule +0.080 [+0.010, +0.150], better." in glance
+    assert glance.index("choosing procedure") < glance.index("Deployed for scoring")
+
+
+def test_a_procedure_within_the_noise_of_the_rule_does_not_beat_it():
+    base_rate, _, validation = MODEL_COMPARISON["paired_differences"]
+    rule = {"figure": "test", "other": RULE, "mean_difference": 0.0}
+    comparison = {
+        **MODEL_COMPARISON,
+        "procedure_picks": {ORIGINS[1]: RULE, ORIGINS[2]: RULE},
+        "paired_differences": [
+            base_rate,
+            {**rule, "low": 0.0, "high": 0.0},
+            validation,
+        ],
+        "procedure_beats_rule": False,
     }
+    page = _page(model_comparison=comparison)
+    assert page["procedure_single_pick"] == RULE
+    assert [entry["beats"] for entry in page["paired_on_test"]] == [True, False]
+    text = _text(render_report_page(page))
+    assert "It does not beat the one-line rule" in text
+    assert "It beats the one-line rule" not in text
+    assert f"It picked {RULE} at every test cutoff." in text
+    assert (
+        "the one-line rule +0.000 [+0.000, +0.000], not better given the noise."
+    ) in text
+
+
+def test_the_deployed_classifier_is_named_with_the_reason_it_was_chosen():
+    page = _page()
+    assert page["deployed"]["best_on_validation"] == GBT
+    assert page["deployed"]["candidates_compared"] == 4
+    text = _text(render_report_page(page))
+    assert (
+        f"Deployed for scoring: {LR} , a LogisticRegression classifier on the all "
+        f"features, refitted on every labelled row. Why: {REASON}"
+    ) in text
+    assert "not a trained classifier" not in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "algorithm", "numeric", "expected"),
+    [
+        (
+            "rule",
+            "one_rule",
+            ["thumbs_down_per_song"],
+            "not a trained classifier but the one-line rule : it ranks users by "
+            "thumbs_down_per_song alone",
+        ),
+        (
+            "base_rate",
+            "always_no_churn",
+            [],
+            "not a trained classifier but the base rate : every user gets the same "
+            "churn probability",
+        ),
+    ],
+)
+def test_a_deployed_rule_or_base_rate_is_said_to_be_one(
+    kind, algorithm, numeric, expected
+):
+    info = {
+        **BEST_MODEL_INFO,
+        "name": f"baseline/{algorithm}",
+        "kind": kind,
+        "algorithm": algorithm,
+        "feature_set": "baseline",
+        "feature_columns": {"numeric": numeric, "categorical": []},
+        "threshold": None,
+    }
+    text = _text(render_report_page(_page(best_model_info=info)))
+    assert f"Deployed for scoring: baseline/{algorithm} , {expected}" in text
+    assert "Decision threshold (best F1 on its validation scores): none" in text
+
+
+def test_every_candidates_validation_figure_is_listed_and_labelled_as_such():
+    page = _page()
+    assert [
+        (row["validation_rank"], row["model"], row["role"], row["origins_scored"])
+        for row in page["validation"]
+    ] == [
+        (1, GBT, "candidate", 3),
+        (2, LR, "deployed", 3),
+        (3, RULE, "baseline", 3),
+        (4, BASE_RATE, "baseline", 3),
+        (5, "GBTClassifier(maxDepth=2)/engagement", "candidate", 2),
+    ]
+    assert page["validation"][0]["auc_pr_high"] == pytest.approx(0.66)
+    html = render_report_page(page)
+    table = html.split('id="validation-metrics"', 1)[1].split("</table>", 1)[0]
+    assert "<th>validation auc_pr</th>" in table
+    assert len(re.findall(r"<tr[ >]", table)) == 1 + 5  # the header, every candidate
+    assert '<tr class="chosen">' in table  # the deployed candidate
+
+
+def test_the_origins_show_the_procedures_pick_at_each_test_cutoff():
+    page = _page()
+    assert [(o["cutoff"], o["test"], o["picked"]) for o in page["origins"]] == [
+        (ORIGINS[0], False, None),
+        (ORIGINS[1], True, GBT),
+        (ORIGINS[2], True, LR),
+    ]
+    table = _text(render_report_page(page).split('id="origins"', 1)[1])
+    assert (
+        f"{ORIGINS[0]} validation only: no earlier origin to choose from "
+        "100 rows, 10 churners 100 10 none"
+    ) in table
+    assert f"{ORIGINS[2]} test 300 rows, 30 churners 100 10 {LR}" in table
 
 
 def test_without_a_ceiling_the_page_says_none_was_measured():
@@ -168,12 +383,23 @@ def test_without_a_ceiling_the_page_says_none_was_measured():
     assert "of the ceiling" not in html
 
 
-def test_with_a_ceiling_the_page_gives_the_chosen_models_ratio():
+def test_with_a_ceiling_the_page_gives_the_procedures_ratio_to_it():
     page = _page(CEILING_SUMMARY)
-    assert page["ceiling"]["chosen_ratio"] == 0.75
-    html = render_report_page(page)
-    assert "No ceiling" not in html
-    assert "<strong>75 %</strong> of the ceiling" in html
+    assert page["ceiling"]["procedure_ratio"] == 0.5
+    text = _text(render_report_page(page))
+    assert "No ceiling" not in text
+    assert "the procedure's expected test AUC-PR is 50 % of the ceiling" in text
+    assert "(the one-line rule's: 45 %)" in text
+    assert "procedure minus rule: +0.040 (standard error 0.010)" in text
+    assert f"the deployed {LR} expects 0.450 (60 % of the ceiling)" in text
+
+
+def test_a_ceiling_summary_without_some_figures_still_renders():
+    page = _page({"ceiling_expected_auc_pr": 0.8})
+    assert page["ceiling"]["procedure_ratio"] is None
+    text = _text(render_report_page(page))
+    assert "expected test AUC-PR of 0.800" in text
+    assert "is n/a of the ceiling" in text
 
 
 def test_user_ids_and_page_names_are_escaped():

@@ -15,8 +15,10 @@ from sparkify_kedro.pipelines.reporting import create_pipeline
 from tests.kedro_helpers import kedro_session, load_dataset, run_pipeline
 
 CUTOFFS = [datetime(2018, 10, 1) + timedelta(days=7 * week) for week in range(4)]
+DEPLOYED = "LogisticRegression(regParam=0.01)/all"
 BEST_MODEL_INFO = {
-    "name": "LogisticRegression/all",
+    "name": DEPLOYED,
+    "kind": "classifier",
     "algorithm": "LogisticRegression",
     "feature_set": "all",
     "feature_columns": {
@@ -25,9 +27,10 @@ BEST_MODEL_INFO = {
     },
     "estimator_params": {"maxIter": 10, "regParam": 0.01},
     "threshold": 0.5,
+    "chosen_by": {"reason": f"{DEPLOYED} has the best AUC-PR."},
     "test_metrics": {"auc_pr": 0.8, "auc_roc": 0.9},
 }
-#: The best model's test ranking curve (written by modeling): 30 rows, 9 churners.
+#: The procedure's test ranking curve (written by modeling): 30 rows, 9 churners.
 BEST_MODEL_TEST_CURVE = pd.DataFrame(
     {
         "threshold": [math.inf, 0.9, 0.4],
@@ -81,12 +84,20 @@ def reported(spark, tmp_path_factory) -> Path:
             "model_metrics",
             pd.DataFrame(
                 {
-                    "feature_set": ["all", "all", "baseline"],
-                    "algorithm": ["LogisticRegression", "GBTClassifier", "one_rule"],
-                    "chosen": [True, False, False],
-                    "auc_pr": [0.8, 0.7, 0.4],
-                    "auc_pr_low": [0.7, 0.6, 0.3],
-                    "auc_pr_high": [0.9, 0.8, 0.5],
+                    "model": ["procedure", "baseline/one_rule", DEPLOYED],
+                    "feature_set": ["procedure", "baseline", "all"],
+                    "algorithm": [
+                        "rolling_origin_choice",
+                        "one_rule",
+                        "LogisticRegression",
+                    ],
+                    "figure": ["test", "test", "validation"],
+                    "chosen": [False, False, True],
+                    "validation_rank": [None, None, 1],
+                    "origins_scored": [1, 1, 2],
+                    "auc_pr": [0.8, 0.4, 0.7],
+                    "auc_pr_low": [0.7, 0.3, 0.6],
+                    "auc_pr_high": [0.9, 0.5, 0.8],
                 }
             ),
         )
@@ -94,6 +105,7 @@ def reported(spark, tmp_path_factory) -> Path:
             "model_feature_weights",
             pd.DataFrame(
                 {
+                    "model": DEPLOYED,
                     "feature_set": "all",
                     "algorithm": "LogisticRegression",
                     "feature": [
@@ -117,8 +129,17 @@ def reported(spark, tmp_path_factory) -> Path:
             ).withColumn("scored_at", F.lit(CUTOFFS[-1])),
         )
         # what the report page reads besides the figures
-        catalog.save("model_comparison", {"confidence": 0.95})
-        catalog.save("modeling_split_summary", {"test_cutoffs": ["2018-10-22"]})
+        catalog.save(
+            "model_comparison",
+            {"confidence": 0.95, "procedure_picks": {"2018-10-22": DEPLOYED}},
+        )
+        catalog.save(
+            "modeling_split_summary",
+            {
+                "origins": [{"cutoff": "2018-10-15"}, {"cutoff": "2018-10-22"}],
+                "test_cutoffs": ["2018-10-22"],
+            },
+        )
         catalog.save("log_span", {"log_start": "2018-10-01", "log_end": "2018-10-29"})
         catalog.save("data_quality_report", {"lines_read": 120})
     run_pipeline("reporting", data_root)
@@ -183,7 +204,10 @@ def test_reports_read_back_through_the_catalog(reported):
     assert list(roc_pr.data[2].y) == pytest.approx([0.6, 0.3])  # PR: selected rows
 
     figure = load_dataset("model_comparison_plot", reported)
-    assert [trace.name for trace in figure.data] == ["all"]
+    assert [list(trace.y) for trace in figure.data] == [
+        ["procedure (test)", "baseline/one_rule (test)"],
+        [DEPLOYED],
+    ]
 
 
 def test_the_report_page_of_a_real_log_has_no_ceiling(reported):
@@ -194,3 +218,4 @@ def test_the_report_page_of_a_real_log_has_no_ceiling(reported):
     assert 'id="figure-ceiling_comparison"' not in page
     assert 'id="figure-model_comparison"' in page
     assert "<td>u29</td>" in page  # the user most at risk (rank 1)
+    assert f"<td>{DEPLOYED}</td>" in page.split('id="origins"', 1)[1]  # its pick

@@ -17,9 +17,6 @@ from plotly.subplots import make_subplots
 
 from sparkify_kedro.pipelines.reporting.tables import CHURNERS, OTHERS
 
-BASELINE = "baseline"
-
-
 _COLOURS = {CHURNERS: "#d62728", OTHERS: "#1f77b4"}
 
 
@@ -81,67 +78,116 @@ def plot_feature_distributions(histograms: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def _model_rows(model_metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the models' rows, the baselines' rows) of ``model_metrics``."""
-    is_baseline = model_metrics["feature_set"] == BASELINE
-    return model_metrics[~is_baseline], model_metrics[is_baseline]
+#: ``model_metrics.figure`` of the procedure's and the baselines' rows (the test cutoffs)
+#: and of every candidate's (the origins it scored).
+TEST, VALIDATION = "test", "validation"
+#: The choosing procedure (``modeling``): its test scores draw the ROC, PR and gains.
+PROCEDURE_NAME = "choosing procedure"
 
 
 def _interval_text(row: Any) -> str:
-    """``0.412 [0.301, 0.530]``: a row's test AUC-PR and its bootstrap interval."""
+    """``0.412 [0.301, 0.530]``: a row's AUC-PR and its bootstrap interval."""
     return f"{row.auc_pr:.3f} [{row.auc_pr_low:.3f}, {row.auc_pr_high:.3f}]"
 
 
+#: The groups of the model comparison, in legend order, with their colours.
+_COMPARISON_GROUPS = {
+    "test: procedure and baselines": "#2ca02c",
+    "validation: deployed": "#d62728",
+    "validation: every origin": "#1f77b4",
+    "validation: halved away": "#aaaaaa",
+}
+
+
+def _comparison_group(row: Any, most_origins: int) -> str:
+    """The figure's group of a ``model_metrics`` row (a key of ``_COMPARISON_GROUPS``):
+    a test row, the deployed candidate, a candidate that scored every origin, or one
+    halved away (fewer origins: a figure on fewer rows)."""
+    if row.figure == TEST:
+        return "test: procedure and baselines"
+    if row.chosen:
+        return "validation: deployed"
+    if row.origins_scored == most_origins:
+        return "validation: every origin"
+    return "validation: halved away"
+
+
+def _comparison_rows(model_metrics: pd.DataFrame) -> pd.DataFrame:
+    """``model_metrics`` top to bottom as the figure draws it: the test rows (procedure,
+    baselines; their ``label`` ends in ``(test)``), then the validation rows best rank
+    first; each with its ``group``."""
+    test = model_metrics[model_metrics["figure"] == TEST]
+    validation = model_metrics[model_metrics["figure"] == VALIDATION]
+    rows = pd.concat(
+        [
+            test.assign(label=test["model"] + " (test)"),
+            validation.sort_values("validation_rank").assign(label=validation["model"]),
+        ],
+        ignore_index=True,
+    )
+    most_origins = validation["origins_scored"].max()
+    return rows.assign(
+        group=[_comparison_group(row, most_origins) for row in rows.itertuples()]
+    )
+
+
 _COMPARISON_TITLE = (
-    "Model comparison: test AUC-PR with 95 % bootstrap intervals (users resampled); "
-    "* = chosen on validation"
+    "AUC-PR with 95 % bootstrap intervals (users resampled): the procedure and the "
+    "baselines on the test cutoffs; every candidate on its validation origins"
 )
 
 
 def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
-    """Test AUC-PR per algorithm, one bar per feature set, with their bootstrap intervals
-    as error bars; the chosen model marked; baselines as dashed lines."""
-    models, baselines = _model_rows(model_metrics)
+    """AUC-PR of every row of ``model_metrics`` as a point with its bootstrap interval,
+    one line per row: the test figures (procedure, baselines) on top, then every
+    candidate's validation figure best rank first, each group in its own colour."""
+    rows = _comparison_rows(model_metrics)
     figure = go.Figure(
         [
-            go.Bar(
-                x=rows["algorithm"],
-                y=rows["auc_pr"],
-                name=feature_set,
-                error_y={
+            go.Scatter(
+                x=group["auc_pr"],
+                y=group["label"],
+                mode="markers",
+                name=name,
+                marker={
+                    "color": colour,
+                    "symbol": "diamond" if name.startswith(TEST) else "circle",
+                    "size": 9,
+                },
+                error_x={
                     "type": "data",
                     "symmetric": False,
-                    "array": rows["auc_pr_high"] - rows["auc_pr"],
-                    "arrayminus": rows["auc_pr"] - rows["auc_pr_low"],
+                    "array": group["auc_pr_high"] - group["auc_pr"],
+                    "arrayminus": group["auc_pr"] - group["auc_pr_low"],
                 },
-                text=["*" if chosen else "" for chosen in rows["chosen"]],
-                textposition="outside",
-                customdata=[_interval_text(row) for row in rows.itertuples()],
-                hovertemplate="%{x}: AUC-PR %{customdata}",
+                customdata=[
+                    [_interval_text(row), row.origins_scored]
+                    for row in group.itertuples()
+                ],
+                hovertemplate="%{y}: AUC-PR %{customdata[0]}, "
+                "%{customdata[1]} origins<extra></extra>",
             )
-            for feature_set, rows in models.groupby("feature_set", sort=False)
+            for name, colour in _COMPARISON_GROUPS.items()
+            if len(group := rows[rows["group"] == name])
         ]
     )
-    for baseline in baselines.dropna(subset=["auc_pr"]).itertuples():
-        figure.add_hline(
-            y=baseline.auc_pr,
-            line_dash="dash",
-            line_color="grey",
-            annotation_text=f"baseline {baseline.algorithm}: {_interval_text(baseline)}",
-        )
     figure.update_layout(
-        barmode="group",
         title=_COMPARISON_TITLE,
-        xaxis_title="algorithm",
-        yaxis_title="test AUC-PR",
-        legend_title="feature set",
-        yaxis_range=[0, 1],
+        xaxis={"title": "AUC-PR", "range": [0, 1]},
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": list(rows["label"]),
+            "autorange": "reversed",
+        },
+        legend_title="figure",
+        height=max(400, 22 * len(rows) + 180),
     )
     return figure
 
 
 def _test_metric(best_model_info: dict[str, Any], name: str) -> str:
-    """A test metric of the best model with its interval, formatted for a title."""
+    """A test metric of the choosing procedure (``best_model_info["test_metrics"]``)
+    with its interval, formatted for a title."""
     metrics = best_model_info["test_metrics"]
     value = metrics.get(name)
     if value is None or math.isnan(value):
@@ -161,10 +207,11 @@ def _churn_rate(curve: pd.DataFrame) -> float:
 def plot_roc_pr_curves(
     curve: pd.DataFrame, best_model_info: dict[str, Any]
 ) -> go.Figure:
-    """ROC and precision-recall curves of the best model on the test rows.
+    """ROC and precision-recall curves of the choosing procedure on its test rows.
 
-    ``curve`` is the model's ranking curve on the test rows (``best_model_test_curve``,
-    one row per score threshold, computed by ``modeling``).
+    ``curve`` is the procedure's ranking curve on the test cutoffs pooled
+    (``best_model_test_curve``, one row per score threshold, computed by ``modeling``);
+    ``best_model_info["test_metrics"]`` holds its AUCs with their intervals.
     """
     roc = f"ROC (AUC {_test_metric(best_model_info, 'auc_roc')})"
     pr = f"Precision-recall (AUC-PR {_test_metric(best_model_info, 'auc_pr')})"
@@ -174,7 +221,7 @@ def plot_roc_pr_curves(
             x=curve["false_positive_rate"],
             y=curve["true_positive_rate"],
             mode="lines",
-            name=best_model_info["name"],
+            name=PROCEDURE_NAME,
         ),
         row=1,
         col=1,
@@ -192,7 +239,7 @@ def plot_roc_pr_curves(
             x=selected["true_positive_rate"],
             y=selected["precision"],
             mode="lines",
-            name=f"{best_model_info['name']} (PR)",
+            name=f"{PROCEDURE_NAME} (PR)",
         ),
         row=1,
         col=2,
@@ -205,7 +252,7 @@ def plot_roc_pr_curves(
     figure.update_xaxes(title_text="recall", range=[0, 1], row=1, col=2)
     figure.update_yaxes(title_text="precision", range=[0, 1.02], row=1, col=2)
     figure.update_layout(
-        title=f"Best model on the test rows: {best_model_info['name']}"
+        title=f"The {PROCEDURE_NAME} on its test rows (every test cutoff pooled)"
     )
     return figure
 
@@ -221,7 +268,8 @@ def _perfect_gains(curve: pd.DataFrame) -> pd.Series:
 
 
 def plot_cumulative_gains(curve: pd.DataFrame) -> go.Figure:
-    """Share of churners caught against share of rows contacted, best scores first."""
+    """Share of churners caught against share of rows contacted, best scores first:
+    the choosing procedure's test rows beside a perfect and a random ranking."""
     figure = go.Figure(
         [
             go.Scatter(
@@ -230,7 +278,7 @@ def plot_cumulative_gains(curve: pd.DataFrame) -> go.Figure:
                 customdata=curve[["lift"]],
                 hovertemplate="top %{x:.0%}: %{y:.0%} of churners, lift %{customdata[0]:.2f}",
                 mode="lines",
-                name="best model",
+                name=PROCEDURE_NAME,
             ),
             go.Scatter(
                 x=curve["share_selected"],
@@ -249,7 +297,7 @@ def plot_cumulative_gains(curve: pd.DataFrame) -> go.Figure:
         ]
     )
     figure.update_layout(
-        title="Cumulative gains of the best model on the test rows",
+        title=f"Cumulative gains of the {PROCEDURE_NAME} on its test rows",
         xaxis={
             "title": "share of rows contacted (highest score first)",
             "tickformat": ".0%",
@@ -259,17 +307,50 @@ def plot_cumulative_gains(curve: pd.DataFrame) -> go.Figure:
     return figure
 
 
+def _weights_title(best_model_info: dict[str, Any], shown: int, kind: str) -> str:
+    """The feature-weights figure's title: the rule's single weight, or a model's top."""
+    if best_model_info["kind"] == "rule":
+        return (
+            f"Deployed: the one-line rule {best_model_info['name']}, refitted as a "
+            f"one-feature logistic regression: its {kind}"
+        )
+    return f"Deployed model {best_model_info['name']}: top {shown} feature {kind}s"
+
+
+def _no_feature_figure(best_model_info: dict[str, Any]) -> go.Figure:
+    """An empty figure saying that the deployed base rate reads no feature."""
+    figure = go.Figure()
+    figure.add_annotation(
+        text="The base rate reads no feature: every user gets the same score.",
+        showarrow=False,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+    )
+    figure.update_layout(
+        title=f"Deployed: the base rate {best_model_info['name']}: no feature weight",
+        xaxis_visible=False,
+        yaxis_visible=False,
+    )
+    return figure
+
+
 def plot_feature_weights(
     model_feature_weights: pd.DataFrame, best_model_info: dict[str, Any], top_n: int
 ) -> go.Figure:
-    """The best model's ``top_n`` largest importances (or coefficients, by magnitude)."""
+    """The deployed model's ``top_n`` largest importances (or coefficients, by
+    magnitude) from its rows of ``model_feature_weights``: a classifier's, or the
+    one-line rule's single coefficient; for the base rate, a figure saying it reads none.
+    """
+    if best_model_info["kind"] == "base_rate":
+        return _no_feature_figure(best_model_info)
     weights = model_feature_weights[
-        (model_feature_weights["feature_set"] == best_model_info["feature_set"])
-        & (model_feature_weights["algorithm"] == best_model_info["algorithm"])
+        model_feature_weights["model"] == best_model_info["name"]
     ]
     if weights.empty:
         raise ValueError(
-            f"model_feature_weights holds no weight of the best model "
+            f"model_feature_weights holds no weight of the deployed model "
             f"{best_model_info['name']}."
         )
     top = weights.reindex(weights["value"].abs().sort_values().index)[-top_n:]
@@ -285,7 +366,7 @@ def plot_feature_weights(
         )
     )
     figure.update_layout(
-        title=f"Best model {best_model_info['name']}: top {len(top)} feature {kind}s",
+        title=_weights_title(best_model_info, len(top), kind),
         xaxis_title=kind,
         height=max(400, 25 * len(top) + 150),
     )

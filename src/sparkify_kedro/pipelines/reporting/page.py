@@ -18,24 +18,59 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sparkify_kedro import evaluation
 
-#: The test metrics of the page's table, in its column order (all with intervals).
+#: The metrics of the page's tables, in their column order (all with intervals).
 PAGE_METRICS = ("auc_pr", "auc_roc", "precision", "recall", "f1", "lift_top_decile")
+#: ``model_metrics.figure``: the procedure and the baselines on the test cutoffs, every
+#: candidate on the origins it scored (what the choice looked at).
+TEST, VALIDATION = "test", "validation"
+#: The baselines in plain words, by their ``algorithm`` in ``model_metrics``.
+BASELINE_NAMES = {
+    "one_rule": "the one-line rule",
+    "always_no_churn": "the base rate",
+}
+#: ``model_metrics.model`` of the choosing procedure's row.
+PROCEDURE = "procedure"
+#: The figures of ``ceiling_summary`` the page shows, by their name on the page: the
+#: ceiling, the procedure and the rule on the test rows; the deployed candidate on the
+#: validation rows (every origin). A figure the summary lacks reads as missing.
+CEILING_FIGURES = {
+    "label_draws": "label_draws",
+    "test_rows": "test_rows",
+    "expected_auc_pr": "ceiling_expected_auc_pr",
+    "procedure_expected_auc_pr": "procedure_expected_auc_pr",
+    "procedure_ratio": "procedure_ratio_to_ceiling",
+    "rule_expected_auc_pr": "rule_expected_auc_pr",
+    "rule_ratio": "rule_ratio_to_ceiling",
+    "procedure_minus_rule": "procedure_minus_rule_expected_auc_pr",
+    "procedure_minus_rule_se": "procedure_minus_rule_expected_auc_pr_se",
+    "validation_rows": "validation_rows",
+    "validation_expected_auc_pr": "validation_ceiling_expected_auc_pr",
+    "deployed_model": "deployed_model",
+    "deployed_expected_auc_pr": "deployed_validation_expected_auc_pr",
+    "deployed_ratio": "deployed_validation_ratio_to_ceiling",
+}
 #: The figures of the page, in order: (input name of the render node, caption).
 FIGURES = (
     (
         "model_comparison",
-        "Test AUC-PR of every candidate with its interval; baselines dashed.",
+        "AUC-PR with its interval: every candidate on its validation origins (what "
+        "the choice looked at), the procedure and the baselines on the test cutoffs.",
     ),
-    ("roc_pr_curves", "ROC and precision-recall curves of the chosen model (test)."),
+    (
+        "roc_pr_curves",
+        "ROC and precision-recall curves of the choosing procedure (test cutoffs).",
+    ),
     (
         "cumulative_gains",
-        "Share of test churners caught against share of users contacted.",
+        "Share of test churners the procedure catches against share of users contacted.",
     ),
-    ("feature_weights", "What drives the score: the chosen model's largest weights."),
+    ("feature_weights", "What drives the score: the deployed model's weights."),
     ("churn_score_distribution", "Churn probabilities of the scored users, by tier."),
     (
         "ceiling_comparison",
-        "Expected test AUC-PR of every model against the ceiling (simulated log).",
+        "Expected AUC-PR over redrawn futures against the ceiling (simulated log): "
+        "the procedure and the baselines on the test rows, every candidate on the "
+        "validation rows.",
     ),
 )
 
@@ -48,51 +83,138 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _metric_rows(
-    model_metrics: pd.DataFrame, runner_up: str | None
+def _with_intervals(row: dict[str, Any]) -> dict[str, float | None]:
+    """The page's metrics of a ``model_metrics`` row, each with its interval bounds."""
+    return {
+        f"{metric}{suffix}": _number(row.get(f"{metric}{suffix}"))
+        for metric in PAGE_METRICS
+        for suffix in ("", "_low", "_high")
+    }
+
+
+def _count(value: Any) -> int | None:
+    """An integer count, or None for a missing one (an empty CSV cell reads as NaN)."""
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def _in_words(row: dict[str, Any]) -> str:
+    """A test row's model in plain words: the procedure, a baseline, or its own name."""
+    if row["model"] == PROCEDURE:
+        return "the choosing procedure"
+    return BASELINE_NAMES.get(row["algorithm"], row["model"])
+
+
+def _test_rows(model_metrics: pd.DataFrame) -> list[dict[str, Any]]:
+    """The procedure and the baselines on the test rows (their order in the table: the
+    procedure first), each named in plain words, with their metrics and intervals."""
+    rows = model_metrics[model_metrics["figure"] == TEST]
+    return [
+        {
+            "model": row["model"],
+            "name": _in_words(row),
+            "n_rows": _count(row.get("n_rows")),
+            "churners": _count(row.get("churners")),
+            **_with_intervals(row),
+        }
+        for row in rows.to_dict("records")
+    ]
+
+
+def _role(row: dict[str, Any]) -> str:
+    """``deployed``, ``baseline`` or ``candidate``: a validation row's part in the choice."""
+    if row.get("chosen"):
+        return "deployed"
+    return "baseline" if row["feature_set"] == evaluation.BASELINE else "candidate"
+
+
+def _validation_rows(model_metrics: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every candidate's validation figures (the origins it scored, pooled), best rank
+    first, with its role in the choice and its decision threshold."""
+    rows = model_metrics[model_metrics["figure"] == VALIDATION]
+    return [
+        {
+            "model": row["model"],
+            "role": _role(row),
+            "validation_rank": _count(row["validation_rank"]),
+            "origins_scored": _count(row["origins_scored"]),
+            "threshold": _number(row.get("threshold")),
+            **_with_intervals(row),
+        }
+        for row in rows.sort_values("validation_rank").to_dict("records")
+    ]
+
+
+def _paired_on_test(
+    model_comparison: dict[str, Any], names: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """The chosen model, the runner-up and the baselines with their test metrics."""
-    rows = []
-    for row in model_metrics.to_dict("records"):
-        name = evaluation.model_name(row["feature_set"], row["algorithm"])
-        if row["feature_set"] == evaluation.BASELINE:
-            role = "baseline"
-        elif row.get("chosen"):
-            role = "chosen"
-        elif name == runner_up:
-            role = "runner-up"
-        else:
-            continue
-        rows.append(
-            {
-                "model": name,
-                "role": role,
-                "cv_auc_pr": _number(row.get("cv_auc_pr")),
-                **{
-                    f"{metric}{suffix}": _number(row.get(f"{metric}{suffix}"))
-                    for metric in PAGE_METRICS
-                    for suffix in ("", "_low", "_high")
-                },
-            }
-        )
-    order = {"chosen": 0, "runner-up": 1, "baseline": 2}
-    return sorted(rows, key=lambda row: order[row["role"]])
+    """The procedure's paired AUC-PR differences with each baseline on the test rows,
+    each baseline named by ``names`` (model -> plain words); ``beats``: the interval
+    lies above 0."""
+    return [
+        {
+            "name": names.get(entry["other"], entry["other"]),
+            **{
+                key: _number(entry.get(key))
+                for key in ("mean_difference", "low", "high")
+            },
+            "beats": (_number(entry.get("low")) or 0.0) > 0,
+        }
+        for entry in model_comparison.get("paired_differences", [])
+        if entry.get("figure") == TEST
+    ]
+
+
+def _single_pick(picks: dict[str, str]) -> str | None:
+    """The candidate the procedure picked at every test cutoff, or None when it changed."""
+    picked = set(picks.values())
+    return picked.pop() if len(picked) == 1 else None
+
+
+def _origins(
+    split_summary: dict[str, Any], picks: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every origin: its rows and churners, what it was trained on, and the candidate the
+    procedure picked for it from the earlier origins (none at the first origin)."""
+    return [
+        {
+            **{
+                key: origin.get(key)
+                for key in ("cutoff", "n_train", "train_churners", "n_rows", "churners")
+            },
+            "test": origin["cutoff"] in picks,
+            "picked": picks.get(origin["cutoff"]),
+        }
+        for origin in split_summary.get("origins", [])
+    ]
+
+
+def _deployed(best_model_info: dict[str, Any]) -> dict[str, Any]:
+    """The deployed candidate, its kind (classifier, rule, base rate) and why it won."""
+    chosen_by = best_model_info.get("chosen_by", {})
+    return {
+        "name": best_model_info["name"],
+        "kind": best_model_info.get("kind"),
+        "algorithm": best_model_info.get("algorithm"),
+        "feature_set": best_model_info.get("feature_set"),
+        "threshold": _number(best_model_info.get("threshold")),
+        "metric": chosen_by.get("metric"),
+        "value": _number(chosen_by.get("value")),
+        "on": chosen_by.get("on"),
+        "best_on_validation": chosen_by.get("best_on_validation"),
+        "best_value": _number(chosen_by.get("best_value")),
+        "tied_with_best": list(chosen_by.get("tied_with_best", [])),
+        "candidates_compared": len(chosen_by.get("candidates_compared", [])),
+        "reason": chosen_by.get("reason"),
+    }
 
 
 def _ceiling(ceiling_summary: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The ceiling's figures of a simulated log, or None when none was measured."""
+    """The ceiling's figures of a simulated log (:data:`CEILING_FIGURES`; those the
+    summary lacks as None), or None when the run measured none."""
     if ceiling_summary is None:
         return None
-    return {
-        "expected_auc_pr": _number(ceiling_summary["ceiling_expected_auc_pr"]),
-        "chosen_model": ceiling_summary.get("chosen_model"),
-        "chosen_expected_auc_pr": _number(
-            ceiling_summary.get("chosen_expected_auc_pr")
-        ),
-        "chosen_ratio": _number(ceiling_summary.get("chosen_ratio_to_ceiling")),
-        "label_draws": ceiling_summary.get("label_draws"),
-        "test_rows": ceiling_summary.get("test_rows"),
-    }
+    return {name: ceiling_summary.get(key) for name, key in CEILING_FIGURES.items()}
 
 
 def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by position)
@@ -111,19 +233,24 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
       (with the pages it did not know);
     - ``task``: the churn pages and windows the model was trained with (frozen in
       ``best_model_info``);
-    - ``split``: the tuning and test cutoffs with their rows and churners;
-    - ``model``: the chosen model, the validation figure that chose it, the runner-up;
-    - ``metrics``: the chosen model, the runner-up and the baselines with their test
-      metrics and intervals; ``comparisons``: the paired AUC-PR differences;
-    - ``ceiling``: the ceiling and the chosen model's ratio to it (a simulated log), or
-      None when the run measured none;
+    - ``origins``: every rolling origin with its rows, churners, training rows and the
+      candidate the procedure picked for it (the test cutoffs);
+    - ``test``: the choosing procedure and the baselines on the test rows with their
+      metrics and intervals (the procedure first); ``paired_on_test``: the procedure's
+      paired AUC-PR differences with each baseline; ``procedure_beats_rule`` and
+      ``procedure_beats_baselines`` (their intervals above 0); ``procedure_single_pick``:
+      the candidate it picked at every test cutoff, if it never changed;
+    - ``deployed``: the deployed candidate, its kind and the reason it was chosen;
+    - ``validation``: every candidate's validation figures, best rank first;
+    - ``ceiling``: the ceiling, the procedure's, the rule's and the deployed candidate's
+      expected AUC-PR and ratios to it (a simulated log), or None when none was measured;
     - ``features``: the columns the model reads; ``risk``: ``risk_summary`` as given.
     """
     task = best_model_info.get("churn_task", {})
     definitions = task.get("churn_definitions", {})
-    runner_up = best_model_info.get("runner_up") or {}
-    chosen_by = best_model_info.get("chosen_by", {})
     columns = best_model_info.get("feature_columns", {})
+    picks = model_comparison.get("procedure_picks", {})
+    test = _test_rows(model_metrics)
     return {
         "model_name": best_model_info["name"],
         "data": {
@@ -153,37 +280,21 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
                 for key in ("observation_days", "horizon_days", "stride_days")
             },
         },
-        "split": {
-            "tuning_cutoffs": list(split_summary.get("tuning_cutoffs", [])),
-            "test_cutoffs": list(split_summary.get("test_cutoffs", [])),
-            **{
-                key: split_summary.get(key)
-                for key in ("n_tuning", "tuning_churners", "n_test", "test_churners")
-            },
-        },
-        "model": {
-            "name": best_model_info["name"],
-            "algorithm": best_model_info.get("algorithm"),
-            "feature_set": best_model_info.get("feature_set"),
-            "threshold": _number(best_model_info.get("threshold")),
-            "chosen_by_metric": chosen_by.get("metric"),
-            "chosen_by_value": _number(chosen_by.get("value")),
-            "chosen_on": chosen_by.get("on"),
-            "runner_up": runner_up.get("name"),
-            "runner_up_value": _number(runner_up.get(chosen_by.get("metric", ""))),
-            "beats_baselines": bool(model_comparison.get("best_beats_baselines")),
-            "beats_runner_up": bool(model_comparison.get("best_beats_runner_up")),
-        },
+        "origins": _origins(split_summary, picks),
+        "first_origin_note": model_comparison.get("first_origin_note"),
         "confidence": model_comparison.get("confidence", 0.95),
         "bootstrap_resamples": model_comparison.get("bootstrap_resamples"),
-        "metrics": _metric_rows(model_metrics, runner_up.get("name")),
-        "comparisons": [
-            {
-                key: entry.get(key)
-                for key in ("comparison", "against", "mean_difference", "low", "high")
-            }
-            for entry in model_comparison.get("paired_differences", [])
-        ],
+        "test": test,
+        "paired_on_test": _paired_on_test(
+            model_comparison, {row["model"]: row["name"] for row in test}
+        ),
+        "procedure_beats_rule": bool(model_comparison.get("procedure_beats_rule")),
+        "procedure_beats_baselines": bool(
+            model_comparison.get("procedure_beats_baselines")
+        ),
+        "procedure_single_pick": _single_pick(picks),
+        "deployed": _deployed(best_model_info),
+        "validation": _validation_rows(model_metrics),
         "ceiling": _ceiling(ceiling_summary),
         "features": {
             "numeric": list(columns.get("numeric", [])),
@@ -197,6 +308,12 @@ def _format_number(value: Any, digits: int = 3) -> str:
     """``0.412`` (``digits`` decimals), ``n/a`` for a missing value."""
     number = _number(value)
     return "n/a" if number is None else f"{number:.{digits}f}"
+
+
+def _format_difference(value: Any, digits: int = 3) -> str:
+    """``+0.041`` (signed, ``digits`` decimals), ``n/a`` for a missing value."""
+    number = _number(value)
+    return "n/a" if number is None else f"{number:+.{digits}f}"
 
 
 def _format_share(value: Any, digits: int = 0) -> str:
@@ -216,6 +333,7 @@ def _environment() -> Environment:
     )
     environment.filters["num"] = _format_number
     environment.filters["pct"] = _format_share
+    environment.filters["diff"] = _format_difference
     return environment
 
 

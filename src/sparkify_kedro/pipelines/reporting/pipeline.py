@@ -85,7 +85,8 @@ def _data_report() -> Pipeline:
 
 
 def _model_report() -> Pipeline:
-    """Model comparison; curves, gains and weights of the best model (from ``modeling``)."""
+    """Model comparison (validation and test figures); the choosing procedure's test
+    curves and gains; the deployed model's weights (from ``modeling``)."""
     return Pipeline(
         [
             Node(
