@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
 from mlflow.tracking import MlflowClient
+from mlflow.utils.validation import _validate_metric_name
 from pyspark.sql import functions as F
 
 from sparkify_kedro import settings
@@ -21,7 +22,9 @@ from sparkify_kedro.estimators import churn_probability
 from sparkify_kedro.pipeline_registry import register_pipelines
 from sparkify_kedro.run_history import (
     MODEL_URI_TAG,
+    best_model_params,
     flat_params,
+    metric_name,
     model_metric_values,
 )
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
@@ -93,35 +96,91 @@ def test_exactly_the_pipelines_that_train_a_model_are_tracked():
         assert (name not in untracked) == trains, name
 
 
-def test_model_metrics_become_one_metric_per_model_and_number_and_best_again():
+def test_model_metrics_become_one_metric_per_row_and_number_and_deployed_again():
     model_metrics = pd.DataFrame(
         {
-            "feature_set": ["engagement", "baseline"],
-            "algorithm": ["GBTClassifier", "one_rule"],
-            "chosen": [True, False],
-            "selected_by": ["cv_auc_pr", "none"],
-            "cv_auc_pr": [0.3, math.nan],
-            "auc_pr": [0.4, 0.2],
-            "auc_pr_low": [0.3, 0.1],
-            "auc_pr_high": [0.5, 0.3],
-            "n_test": [118, 118],
+            "model": [
+                "procedure",
+                "baseline/one_rule",
+                "baseline/one_rule",
+                "LogisticRegression(regParam=0.1)/all",
+            ],
+            "figure": ["test", "test", "validation", "validation"],
+            "chosen": [False, False, True, False],
+            "validation_rank": [math.nan, math.nan, 1.0, 2.0],
+            "auc_pr": [0.3, 0.25, 0.4, 0.2],
+            "auc_pr_low": [0.2, 0.15, 0.3, 0.1],
+            "n_rows": [118, 118, 177, 177],
+            "params": ["{}", "{}", "{}", "{}"],
         }
     )
     assert model_metric_values(model_metrics) == {
-        "engagement.GBTClassifier.cv_auc_pr": 0.3,
-        "engagement.GBTClassifier.auc_pr": 0.4,
-        "engagement.GBTClassifier.auc_pr_low": 0.3,
-        "engagement.GBTClassifier.auc_pr_high": 0.5,
-        "engagement.GBTClassifier.n_test": 118.0,
-        "best.cv_auc_pr": 0.3,
-        "best.auc_pr": 0.4,
-        "best.auc_pr_low": 0.3,
-        "best.auc_pr_high": 0.5,
-        "best.n_test": 118.0,
-        "baseline.one_rule.auc_pr": 0.2,
-        "baseline.one_rule.auc_pr_low": 0.1,
-        "baseline.one_rule.auc_pr_high": 0.3,
-        "baseline.one_rule.n_test": 118.0,
+        "procedure.test.auc_pr": 0.3,
+        "procedure.test.auc_pr_low": 0.2,
+        "procedure.test.n_rows": 118.0,
+        "baseline/one_rule.test.auc_pr": 0.25,
+        "baseline/one_rule.test.auc_pr_low": 0.15,
+        "baseline/one_rule.test.n_rows": 118.0,
+        "baseline/one_rule.validation.validation_rank": 1.0,
+        "baseline/one_rule.validation.auc_pr": 0.4,
+        "baseline/one_rule.validation.auc_pr_low": 0.3,
+        "baseline/one_rule.validation.n_rows": 177.0,
+        "best.validation.validation_rank": 1.0,
+        "best.validation.auc_pr": 0.4,
+        "best.validation.auc_pr_low": 0.3,
+        "best.validation.n_rows": 177.0,
+        "LogisticRegression_regParam_0.1/all.validation.validation_rank": 2.0,
+        "LogisticRegression_regParam_0.1/all.validation.auc_pr": 0.2,
+        "LogisticRegression_regParam_0.1/all.validation.auc_pr_low": 0.1,
+        "LogisticRegression_regParam_0.1/all.validation.n_rows": 177.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        ("procedure", "procedure"),
+        ("baseline/always_no_churn", "baseline/always_no_churn"),
+        ("GBTClassifier(maxDepth=2)/all", "GBTClassifier_maxDepth_2/all"),
+        (
+            "GBTClassifier(maxDepth=3, stepSize=0.1)/engagement_experience",
+            "GBTClassifier_maxDepth_3_stepSize_0.1/engagement_experience",
+        ),
+    ],
+)
+def test_model_names_become_metric_names_mlflow_accepts(model, name):
+    assert metric_name(model) == name
+    _validate_metric_name(f"{name}.validation.auc_pr_low")
+
+
+def test_the_deployed_rule_is_recorded_as_a_rule_with_the_reason():
+    reason = "baseline/one_rule has the best AUC-PR (0.216) and no simpler candidate..."
+    info = {
+        "name": "baseline/one_rule",
+        "kind": "rule",
+        "algorithm": "one_rule",
+        "feature_set": "baseline",
+        "estimator_params": {"feature": "thumbs_down_per_song"},
+        "threshold": 0.02,
+        "chosen_by": {
+            "metric": "auc_pr",
+            "tied_with_best": ["a", "b"],
+            "reason": reason,
+        },
+        "procedure_beats_rule": False,
+        "test_metrics": {"auc_pr": 0.2},
+    }
+    assert best_model_params(info) == {
+        "best_model.name": "baseline/one_rule",
+        "best_model.kind": "rule",
+        "best_model.algorithm": "one_rule",
+        "best_model.feature_set": "baseline",
+        "best_model.estimator_params.feature": "thumbs_down_per_song",
+        "best_model.threshold": "0.02",
+        "best_model.chosen_by.metric": "auc_pr",
+        "best_model.chosen_by.tied_with_best": "a, b",
+        "best_model.chosen_by.reason": reason,
+        "best_model.procedure_beats_rule": "False",
     }
 
 
@@ -175,24 +234,33 @@ def test_a_training_run_records_its_parameters_split_and_metrics_with_intervals(
     params, metrics = run.data.params, run.data.metrics
     # the run's parameters (with the test's overrides), flattened by kedro-mlflow
     assert params["simulation.n_users"] == "80"
-    assert params["modeling.cross_validation.num_folds"] == "2"
-    # the split and the chosen model
+    assert params["modeling.evaluation.bootstrap_resamples"] == "100"
+    # the split and the deployed model: what it is and why it was chosen
     split = load_dataset("modeling_split_summary", small_demo_data_root)
     assert params["split.n_test"] == str(split["n_test"])
     assert params["split.test_churners"] == str(split["test_churners"])
     assert params["split.test_cutoffs"] == ", ".join(split["test_cutoffs"])
+    assert params["split.origin_cutoffs"] == ", ".join(split["origin_cutoffs"])
     assert params["split.origins.0.n_train"] == str(split["origins"][0]["n_train"])
     info = load_dataset("best_model_info", small_demo_data_root)
     assert params["best_model.name"] == info["name"]
-    # every model's and baseline's test metrics with their intervals, the best one's again
+    assert params["best_model.kind"] == info["kind"]
+    assert params["best_model.chosen_by.reason"] == info["chosen_by"]["reason"]
+    # every row's metrics with their intervals: the procedure's and the baselines' test
+    # figures, every candidate's validation figures, the deployed candidate's again
     table = load_dataset("model_metrics", small_demo_data_root)
     for row in table.to_dict("records"):
-        prefix = f"{row['feature_set']}.{row['algorithm']}"
+        prefix = f"{metric_name(row['model'])}.{row['figure']}"
         for metric in ("auc_pr", "auc_pr_low", "auc_pr_high", "lift_top_decile"):
             assert metrics[f"{prefix}.{metric}"] == pytest.approx(row[metric])
-    assert metrics["best.auc_pr"] == pytest.approx(info["test_metrics"]["auc_pr"])
-    assert metrics["best.auc_pr_low"] <= metrics["best.auc_pr"]
-    assert metrics["best.auc_pr"] <= metrics["best.auc_pr_high"]
+    assert metrics["procedure.test.auc_pr"] == pytest.approx(
+        info["test_metrics"]["auc_pr"]
+    )
+    assert metrics["best.validation.auc_pr"] == pytest.approx(
+        info["chosen_by"]["value"]
+    )
+    assert metrics["best.validation.auc_pr_low"] <= metrics["best.validation.auc_pr"]
+    assert metrics["best.validation.auc_pr"] <= metrics["best.validation.auc_pr_high"]
     # the report files and the records of the model and the split
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"08_reporting", "best_model_info.json", "modeling_split_summary.json"} <= (

@@ -4,12 +4,17 @@ kedro-mlflow's hook (configured by ``conf/base/mlflow.yml``) starts one MLflow r
 a tracked pipeline, logs the parameters every node reads, and ends the run. ``RunHistoryHooks``
 records the rest of the run in it, from the outputs the run saved:
 
-- metrics: every number of ``model_metrics``, per model as ``<feature_set>.<algorithm>.<column>``
-  (``engagement.GBTClassifier.auc_pr``, ``..._low``, ``..._high``; baselines as
-  ``baseline.<rule>.<column>``), and the chosen model's again as ``best.<column>``;
-- parameters: the split (``split.*``, from ``modeling_split_summary``), the chosen model
-  (``best_model.*``, from ``best_model_info``, with ``best_model.version``, the Kedro version of
-  ``best_model``) and ``data_root``;
+- metrics: every number of ``model_metrics``, per row as ``<model>.<figure>.<column>``: the
+  choosing procedure's test figures (``procedure.test.auc_pr``, ``..._low``, ``..._high``),
+  the baselines' on the same rows (``baseline/one_rule.test.auc_pr``), every candidate's
+  validation figures (``LogisticRegression_regParam_0.1/engagement.validation.auc_pr``:
+  characters MLflow refuses in a name become ``_``), and the deployed candidate's again as
+  ``best.validation.<column>``;
+- parameters: the split (``split.*``, from ``modeling_split_summary``), the deployed model
+  (``best_model.*``, from ``best_model_info``: its name, its ``kind`` (``classifier``,
+  ``rule`` or ``base_rate``), how it was chosen and why in plain words
+  (``best_model.chosen_by.reason``), whether the procedure beats the baselines, and
+  ``best_model.version``, the Kedro version of ``best_model``) and ``data_root``;
 - artifacts: the best model in MLflow's Spark flavour (``best_model``; its URI in the tag
   ``best_model_uri``), ``best_model_info.json``, ``modeling_split_summary.json``, and the file
   of every ``08_reporting`` dataset of the pipeline, under ``08_reporting/``.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -64,29 +70,45 @@ MODEL_ARTIFACT = "best_model"
 MODEL_URI_TAG = "best_model_uri"
 #: The outputs the hook keeps when a tracked run saves them.
 _RECORDED = ("best_model", "best_model_info", "model_metrics", "modeling_split_summary")
-#: What of best_model_info identifies the chosen model (the rest is in its JSON artifact).
+#: What of best_model_info identifies the deployed model and says how it was chosen (the
+#: rest is in its JSON artifact).
 _BEST_MODEL_KEYS = (
     "name",
+    "kind",
     "algorithm",
     "feature_set",
     "estimator_params",
     "threshold",
     "chosen_by",
-    "runner_up",
-    "best_beats_baselines",
+    "procedure_beats_baselines",
+    "procedure_beats_rule",
 )
+#: Runs of characters MLflow refuses in a metric name (it allows letters, digits, ``_``,
+#: ``-``, ``.``, ``/``, spaces and, except on Windows, ``:``; spaces and colons too here).
+_NOT_IN_A_METRIC_NAME = re.compile(r"[^\w./-]+")
 # MLflow's limits per log_batch call
 _METRICS_PER_CALL = 500
 _PARAMS_PER_CALL = 100
 
 
+def metric_name(model: str) -> str:
+    """A model's name as MLflow accepts it in a metric name: every run of other characters
+    (``(``, ``=``, ``,``, spaces) becomes one ``_``, none left at the end of a part
+    (``LogisticRegression(regParam=0.1)/all`` -> ``LogisticRegression_regParam_0.1/all``)."""
+    return "/".join(
+        _NOT_IN_A_METRIC_NAME.sub("_", part).rstrip("_") for part in model.split("/")
+    )
+
+
 def model_metric_values(model_metrics: pd.DataFrame) -> dict[str, float]:
     """Every number of ``model_metrics`` as MLflow metrics.
 
-    Each row's numeric columns (test metrics with their ``_low``/``_high`` interval,
-    ``cv_auc_pr``, ``validation_rank``, ``n_test``, ``test_churners``, ``threshold``) become
-    ``<feature_set>.<algorithm>.<column>``; the chosen row's are repeated as
-    ``best.<column>``. Empty cells (a baseline has no ``cv_auc_pr``) are left out.
+    Each row's numeric columns (metrics with their ``_low``/``_high`` interval,
+    ``validation_rank``, ``origins_scored``, ``n_rows``, ``churners``, ``threshold``) become
+    ``<model>.<figure>.<column>`` (the model's :func:`metric_name`; ``figure`` is ``test``
+    or ``validation``); the deployed candidate's row (``chosen``) is repeated as
+    ``best.<figure>.<column>``. Empty cells (a test row has no ``validation_rank``) are
+    left out.
     """
     columns = [
         column
@@ -96,15 +118,15 @@ def model_metric_values(model_metrics: pd.DataFrame) -> dict[str, float]:
     ]
     values: dict[str, float] = {}
     for row in model_metrics.to_dict("records"):
-        prefixes = [f"{row['feature_set']}.{row['algorithm']}"]
+        names = [metric_name(row["model"])]
         if bool(row.get("chosen")):
-            prefixes.append("best")
+            names.append("best")
         for column in columns:
             value = row[column]
             if value is None or math.isnan(value):
                 continue
-            for prefix in prefixes:
-                values[f"{prefix}.{column}"] = float(value)
+            for name in names:
+                values[f"{name}.{row['figure']}.{column}"] = float(value)
     return values
 
 
@@ -129,8 +151,10 @@ def flat_params(prefix: str, value: Any) -> dict[str, str]:
 
 
 def best_model_params(best_model_info: dict[str, Any]) -> dict[str, str]:
-    """The chosen model's identity as ``best_model.*`` parameters: name, algorithm, feature
-    set, estimator parameters, threshold, how it was chosen and the runner-up."""
+    """The deployed model's identity as ``best_model.*`` parameters: name, kind (a
+    classifier, the rule or the base rate), algorithm, feature set, estimator parameters,
+    threshold, how it was chosen and why (``chosen_by``), and whether the choosing
+    procedure's test figure beats the baselines and the rule."""
     return flat_params(
         "best_model",
         {

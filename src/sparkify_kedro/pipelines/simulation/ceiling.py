@@ -5,7 +5,8 @@ user is to churn within the horizon (``simulate_churn_probabilities``: replay, t
 futures). Ranking users by that probability is the best any model can do: the *ceiling*.
 Labels are one draw of those futures, so every AUC-PR measured on them is noisy; here
 labels are redrawn from the probabilities many times and each model keeps its own
-scores, giving its *expected* AUC-PR, the ceiling's, and their ratio.
+ranking, giving its *expected* AUC-PR, the ceiling's, and their ratio: for the choosing
+procedure on its test rows, and for every candidate on the rows it was chosen on.
 
 Only a simulated log has these probabilities: these nodes are the ``ceiling`` pipeline,
 part of ``demo``, never of ``__default__``.
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
+from plotly.subplots import make_subplots
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -31,7 +33,18 @@ from sparkify_kedro.events import churn_pages
 from sparkify_kedro.pipelines.simulation.generator import UserSimulator
 from sparkify_kedro.pipelines.simulation.primitives import DAY
 
-KEYS = ["user_id", "cutoff"]
+USER, CUTOFF, LABEL, SCORE, MODEL = "user_id", "cutoff", "label", "score", "model"
+KEYS = [USER, CUTOFF]
+#: The index of the origin rows: sorted by cutoff, then user.
+INDEX = [CUTOFF, USER]
+#: The modeling pipeline's names of the choosing procedure and of the two baselines.
+PROCEDURE = "procedure"
+RULE = evaluation.model_name(evaluation.BASELINE, "one_rule")
+BASE_RATE = evaluation.model_name(evaluation.BASELINE, "always_no_churn")
+#: The row sets of the comparison, as ``model_metrics`` names its figures.
+TEST, VALIDATION = "test", "validation"
+#: The columns of the ranked origin rows that are no candidate's scores.
+_NOT_CANDIDATES = {PROCEDURE, LABEL, "churn_probability"}
 
 #: ``simulated_churn_probabilities``: one row per labelled (user_id, cutoff).
 CHURN_PROBABILITY_SCHEMA = T.StructType(
@@ -62,145 +75,291 @@ _PROBABILITY_ARROW_SCHEMA = pa.schema(
 _CEILING_TASKS_PER_CORE = 8
 
 
-def select_test_rows(
+def select_origin_rows(
     churn_labels: DataFrame, split_summary: dict[str, Any]
 ) -> DataFrame:
-    """The labelled (user, cutoff) rows of the rolling-origin test cutoffs: the only rows
+    """The labelled (user, cutoff) rows of every rolling-origin origin (the candidates'
+    validation rows; the procedure's test rows are those after the first): the only rows
     whose probabilities the comparison reads (futures cost about 1 ms each)."""
     cutoffs = [
-        datetime.fromisoformat(cutoff) for cutoff in split_summary["test_cutoffs"]
+        datetime.fromisoformat(cutoff) for cutoff in split_summary["origin_cutoffs"]
     ]
     return churn_labels.where(F.col("cutoff").isin(cutoffs)).select(*KEYS)
 
 
+def within_cutoff_ranks(wide: pd.DataFrame) -> pd.DataFrame:
+    """Every column of scores (rows indexed by ``cutoff`` and ``user_id``) as its
+    percentile rank among the rows of its cutoff, ties sharing the mean rank; missing
+    scores stay missing. The ranking of ``modeling.choice.within_origin_ranks``, which
+    the procedure's test scores already are: scores of different units (a rule, a
+    probability) and different cutoffs pool into one ranking the same way for every
+    model."""
+    return wide.groupby(level=CUTOFF).rank(method="average", pct=True)
+
+
+def _ranked_origin_rows(
+    candidate_scores: pd.DataFrame,
+    procedure_test_scores: pd.DataFrame,
+    probabilities: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every origin row once, indexed and sorted by (``cutoff``, ``user_id``): its
+    ``label``, its ``churn_probability`` and one column of within-cutoff ranks per
+    candidate that scored every origin row, and the procedure's (missing at the first
+    origin, which has no test scores)."""
+    wide = candidate_scores.pivot(index=INDEX, columns=MODEL, values=SCORE)
+    wide = wide.sort_index().dropna(axis="columns")
+    procedure = procedure_test_scores.set_index(INDEX)[SCORE]
+    if not procedure.index.isin(wide.index).all():
+        raise ValueError(
+            "The procedure's test scores have rows no candidate scored: rerun the "
+            "modeling pipeline."
+        )
+    wide[PROCEDURE] = procedure
+    labels = candidate_scores.drop_duplicates(INDEX).set_index(INDEX)[LABEL]
+    probability = probabilities.set_index(INDEX)["churn_probability"]
+    rows = within_cutoff_ranks(wide).assign(
+        **{LABEL: labels, "churn_probability": probability}
+    )
+    missing = int(rows["churn_probability"].isna().sum())
+    if missing:
+        raise ValueError(
+            f"{missing} origin rows have no simulated churn probability: rerun the "
+            f"ceiling pipeline (simulate_churn_probabilities) on the current labels."
+        )
+    return rows
+
+
+def _expected(
+    rows: pd.DataFrame, models: list[str], ceiling_params: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each model's AUC-PR over the labels of ``rows`` redrawn from their probabilities,
+    the ceiling's beside them (``evaluation.expected_auc_pr``; the same draws for all)."""
+    return evaluation.expected_auc_pr(
+        rows["churn_probability"].to_numpy(float),
+        {model: rows[model].to_numpy(float) for model in models},
+        ceiling_params["label_draws"],
+        ceiling_params["seed"],
+    )
+
+
+def _comparison_table(
+    row_set: str,
+    rows: pd.DataFrame,
+    expected: dict[str, dict[str, Any]],
+    realised: pd.DataFrame,
+    deployed: str,
+) -> pd.DataFrame:
+    """One line per model of ``expected`` on ``row_set``: the ceiling first, then the
+    models by expected AUC-PR (best first), each with its ratio to the ceiling and its
+    realised AUC-PR with interval from ``realised`` (``model_metrics`` rows of that
+    figure; the ceiling's realised AUC-PR is its probabilities' on the logged labels)."""
+    ceiling = expected[evaluation.CEILING]["mean"]
+    models = [
+        evaluation.CEILING,
+        *sorted(
+            (model for model in expected if model != evaluation.CEILING),
+            key=lambda model: -expected[model]["mean"],
+        ),
+    ]
+    measured = realised.set_index(MODEL).reindex(models)
+    table = pd.DataFrame(
+        {
+            "rows": row_set,
+            "model": models,
+            "chosen": [model == deployed for model in models],
+            "expected_auc_pr": [expected[model]["mean"] for model in models],
+            "expected_auc_pr_se": [expected[model]["sem"] for model in models],
+            "ceiling_expected_auc_pr": ceiling,
+            "ratio_to_ceiling": [expected[model]["mean"] / ceiling for model in models],
+            **{
+                f"realised_{column}": measured[column].to_numpy(float)
+                for column in ("auc_pr", "auc_pr_low", "auc_pr_high")
+            },
+        }
+    )
+    table.loc[0, "realised_auc_pr"] = evaluation.auc_pr(
+        rows[LABEL].to_numpy(int), rows["churn_probability"].to_numpy(float)
+    )
+    return table
+
+
+def _figures_of(
+    prefix: str, expected: dict[str, dict[str, Any]], model: str
+) -> dict[str, float]:
+    """``model``'s expected AUC-PR, its standard error and its ratio to the ceiling."""
+    figures = expected[model]
+    return {
+        f"{prefix}_expected_auc_pr": figures["mean"],
+        f"{prefix}_expected_auc_pr_se": figures["sem"],
+        f"{prefix}_ratio_to_ceiling": figures["mean"]
+        / expected[evaluation.CEILING]["mean"],
+    }
+
+
+def _difference_of(
+    prefix: str, expected: dict[str, dict[str, Any]], model: str, other: str
+) -> dict[str, float]:
+    """The mean over the redrawn futures of ``model``'s AUC-PR minus ``other``'s (paired:
+    the same draws) and its standard error."""
+    differences = expected[model]["draws"] - expected[other]["draws"]
+    differences = differences[~np.isnan(differences)]
+    return {
+        f"{prefix}_expected_auc_pr": float(differences.mean()),
+        f"{prefix}_expected_auc_pr_se": float(
+            differences.std(ddof=1) / np.sqrt(differences.size)
+        ),
+    }
+
+
+def _churn_by_cutoff(rows: pd.DataFrame, test_cutoffs: pd.Index) -> list[dict]:
+    """The mean probability against the realised churn rate of each origin: a check that
+    the futures match the logged process."""
+    by_cutoff = rows.groupby(level=CUTOFF).agg(
+        rows=(LABEL, "size"),
+        churners=(LABEL, "sum"),
+        mean_probability=("churn_probability", "mean"),
+    )
+    return [
+        {
+            "cutoff": pd.Timestamp(cutoff).isoformat(),
+            "test": bool(cutoff in test_cutoffs),
+            "rows": int(row.rows),
+            "realised_churn_rate": float(row.churners / row.rows),
+            "mean_churn_probability": float(row.mean_probability),
+        }
+        for cutoff, row in by_cutoff.iterrows()
+    ]
+
+
 def compare_with_ceiling(
-    test_scores: pd.DataFrame,
+    candidate_scores: pd.DataFrame,
+    procedure_test_scores: pd.DataFrame,
     simulated_churn_probabilities: DataFrame,
     model_metrics: pd.DataFrame,
     ceiling_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Each model's expected test AUC-PR over redrawn futures, beside the ceiling's.
+    """Expected AUC-PR over redrawn futures, beside the ceiling's, on two sets of rows.
 
-    The test rows (every rolling-origin test cutoff) get the simulator's churn probability;
-    labels are redrawn ``label_draws`` times from it (independently per row), the same
-    draws for every model. Returns a table (one row per model and baseline, then the
-    ceiling: ``expected_auc_pr`` with its Monte-Carlo standard error, ``ratio_to_ceiling``,
-    and the realised test AUC-PR with its interval from ``model_metrics``) and a summary
-    (the ceiling, the chosen model's ratio, the probabilities against the realised churn
-    rate per test cutoff: a check that the futures match the logged process).
+    Every origin row gets the simulator's churn probability; labels are redrawn
+    ``label_draws`` times from it (independently per row), the same draws for every model
+    of a set. Every model is scored by its within-cutoff percentile ranks
+    (:func:`within_cutoff_ranks`), the ceiling by the probabilities.
+
+    - ``test``: the procedure's test rows (the origins after the first): the procedure,
+      the rule and the base rate, as ``model_metrics`` measures them (``figure`` test);
+    - ``validation``: every origin row: every candidate that scored all of them (the
+      deployed one and the baselines included), as ``model_metrics`` measures them
+      (``figure`` validation).
+
+    Returns a table (one line per set and model: ``rows``, ``model``, ``chosen`` (the
+    deployed candidate), ``expected_auc_pr`` with its Monte-Carlo standard error, the
+    set's ``ceiling_expected_auc_pr``, ``ratio_to_ceiling``, and the realised AUC-PR with
+    its interval) and a summary: the ceiling, the procedure and the rule on the test rows,
+    the deployed candidate and the rule on the validation rows, the paired differences
+    with the rule, and the probabilities against the realised churn rate per origin.
     """
-    rows = test_scores.drop_duplicates(KEYS)[[*KEYS, "label"]]
     probabilities = simulated_churn_probabilities.select(
         *KEYS, "churn_probability"
     ).toPandas()
-    with_probability = rows.merge(probabilities, on=KEYS, how="left")
-    missing = int(with_probability["churn_probability"].isna().sum())
-    if missing:
-        raise ValueError(
-            f"{missing} test rows have no simulated churn probability: rerun the "
-            f"ceiling pipeline (simulate_churn_probabilities) on the current labels."
-        )
-    with_probability = with_probability.sort_values(KEYS, ignore_index=True)
-    scores = {}
-    for (feature_set, algorithm), frame in test_scores.groupby(
-        ["feature_set", "algorithm"], sort=False
-    ):
-        ordered = with_probability[KEYS].merge(frame, on=KEYS, how="left")
-        scores[evaluation.model_name(feature_set, algorithm)] = ordered[
-            "score"
-        ].to_numpy(float)
-    p = with_probability["churn_probability"].to_numpy(float)
-    expected = evaluation.expected_auc_pr(
-        p, scores, ceiling_params["label_draws"], ceiling_params["seed"]
-    )
-    ceiling = expected[evaluation.CEILING]["mean"]
-    realised = {
-        evaluation.model_name(row.feature_set, row.algorithm): row
-        for row in model_metrics.itertuples()
-    }
-    table = []
-    for model, figures in expected.items():
-        measured = realised.get(model)
-        table.append(
-            {
-                "model": model,
-                "chosen": bool(measured.chosen) if measured is not None else False,
-                "expected_auc_pr": figures["mean"],
-                "expected_auc_pr_se": figures["sem"],
-                "ratio_to_ceiling": figures["mean"] / ceiling,
-                "realised_auc_pr": measured.auc_pr if measured is not None else None,
-                "realised_auc_pr_low": measured.auc_pr_low
-                if measured is not None
-                else None,
-                "realised_auc_pr_high": measured.auc_pr_high
-                if measured is not None
-                else None,
-            }
-        )
-    table_frame = pd.DataFrame(table)
-    ceiling_row = table_frame["model"] == evaluation.CEILING
-    table_frame.loc[ceiling_row, "realised_auc_pr"] = evaluation.auc_pr(
-        with_probability["label"].to_numpy(int), p
-    )
-    chosen = table_frame[table_frame["chosen"]]
-    by_cutoff = with_probability.groupby("cutoff").agg(
-        rows=("label", "size"),
-        churners=("label", "sum"),
-        mean_probability=("churn_probability", "mean"),
+    rows = _ranked_origin_rows(candidate_scores, procedure_test_scores, probabilities)
+    test_cutoffs = pd.Index(procedure_test_scores[CUTOFF].unique()).sort_values()
+    test_rows = rows[rows.index.get_level_values(CUTOFF).isin(test_cutoffs)]
+    candidates = [model for model in rows.columns if model not in _NOT_CANDIDATES]
+    (deployed,) = model_metrics.loc[
+        (model_metrics["figure"] == VALIDATION) & model_metrics["chosen"], MODEL
+    ]
+    on_test = _expected(test_rows, [PROCEDURE, RULE, BASE_RATE], ceiling_params)
+    on_validation = _expected(rows, candidates, ceiling_params)
+    table = pd.concat(
+        [
+            _comparison_table(
+                row_set,
+                set_rows,
+                expected,
+                model_metrics[model_metrics["figure"] == row_set],
+                deployed,
+            )
+            for row_set, set_rows, expected in (
+                (TEST, test_rows, on_test),
+                (VALIDATION, rows, on_validation),
+            )
+        ],
+        ignore_index=True,
     )
     summary = {
-        "test_rows": len(with_probability),
         "label_draws": ceiling_params["label_draws"],
-        "ceiling_expected_auc_pr": ceiling,
-        "ceiling_expected_auc_pr_se": expected[evaluation.CEILING]["sem"],
-        "chosen_model": chosen["model"].iloc[0] if len(chosen) else None,
-        "chosen_expected_auc_pr": float(chosen["expected_auc_pr"].iloc[0])
-        if len(chosen)
-        else None,
-        "chosen_ratio_to_ceiling": float(chosen["ratio_to_ceiling"].iloc[0])
-        if len(chosen)
-        else None,
-        "probabilities_against_realised_churn": [
-            {
-                "test_cutoff": pd.Timestamp(cutoff).isoformat(),
-                "rows": int(row.rows),
-                "realised_churn_rate": float(row.churners / row.rows),
-                "mean_churn_probability": float(row.mean_probability),
-            }
-            for cutoff, row in by_cutoff.iterrows()
+        "test_cutoffs": [cutoff.isoformat() for cutoff in test_cutoffs],
+        "test_rows": len(test_rows),
+        "ceiling_expected_auc_pr": on_test[evaluation.CEILING]["mean"],
+        "ceiling_expected_auc_pr_se": on_test[evaluation.CEILING]["sem"],
+        **_figures_of("procedure", on_test, PROCEDURE),
+        **_figures_of("rule", on_test, RULE),
+        **_difference_of("procedure_minus_rule", on_test, PROCEDURE, RULE),
+        "validation_rows": len(rows),
+        "validation_ceiling_expected_auc_pr": on_validation[evaluation.CEILING]["mean"],
+        "validation_ceiling_expected_auc_pr_se": on_validation[evaluation.CEILING][
+            "sem"
         ],
-        "expected_churn_rate": float(np.mean(p)),
-        "realised_churn_rate": float(with_probability["label"].mean()),
+        "deployed_model": deployed,
+        **_figures_of("deployed_validation", on_validation, deployed),
+        **_figures_of("rule_validation", on_validation, RULE),
+        **_difference_of(
+            "deployed_minus_rule_validation", on_validation, deployed, RULE
+        ),
+        "probabilities_against_realised_churn": _churn_by_cutoff(rows, test_cutoffs),
+        "expected_churn_rate": float(rows["churn_probability"].mean()),
+        "realised_churn_rate": float(rows[LABEL].mean()),
     }
-    return table_frame, summary
+    return table, summary
 
 
 def plot_ceiling_comparison(ceiling_comparison: pd.DataFrame) -> go.Figure:
-    """Expected test AUC-PR of every model over redrawn futures, against the ceiling."""
-    models = ceiling_comparison[ceiling_comparison["model"] != evaluation.CEILING]
-    models = models.sort_values("expected_auc_pr", ascending=False)
-    (ceiling,) = ceiling_comparison.loc[
-        ceiling_comparison["model"] == evaluation.CEILING, "expected_auc_pr"
-    ]
-    figure = go.Figure(
-        go.Bar(
-            x=models["model"],
-            y=models["expected_auc_pr"],
-            error_y={"type": "data", "array": 1.96 * models["expected_auc_pr_se"]},
-            marker_color=[
-                "#d62728" if chosen else "#1f77b4" for chosen in models["chosen"]
-            ],
-            customdata=models["ratio_to_ceiling"],
-            hovertemplate="%{x}: %{y:.3f} (%{customdata:.0%} of the ceiling)",
+    """Expected AUC-PR over redrawn futures of every model, in two panels (the test rows:
+    procedure, rule, base rate; the validation rows: every candidate that scored every
+    origin), best first, each panel's ceiling as a dashed line, the deployed model red."""
+    row_sets = [TEST, VALIDATION]
+    counts = [(ceiling_comparison["rows"] == row_set).sum() for row_set in row_sets]
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        column_widths=[count / sum(counts) for count in counts],
+        subplot_titles=[
+            "test rows (the origins after the first)",
+            "validation rows (every origin)",
+        ],
+    )
+    for column, row_set in enumerate(row_sets, start=1):
+        lines = ceiling_comparison[ceiling_comparison["rows"] == row_set]
+        is_ceiling = lines["model"] == evaluation.CEILING
+        models = lines[~is_ceiling].sort_values("expected_auc_pr", ascending=False)
+        (ceiling,) = lines.loc[is_ceiling, "expected_auc_pr"]
+        figure.add_trace(
+            go.Bar(
+                x=models["model"],
+                y=models["expected_auc_pr"],
+                error_y={"type": "data", "array": 1.96 * models["expected_auc_pr_se"]},
+                marker_color=[
+                    "#d62728" if chosen else "#1f77b4" for chosen in models["chosen"]
+                ],
+                customdata=models["ratio_to_ceiling"],
+                hovertemplate="%{x}: %{y:.3f} (%{customdata:.0%} of the ceiling)",
+                name=row_set,
+                showlegend=False,
+            ),
+            row=1,
+            col=column,
         )
-    )
-    figure.add_hline(
-        y=ceiling,
-        line_dash="dash",
-        annotation_text=f"ceiling (the simulator's own probability): {ceiling:.3f}",
-    )
+        figure.add_hline(
+            y=ceiling,
+            line_dash="dash",
+            annotation_text=f"ceiling: {ceiling:.3f}",
+            row=1,
+            col=column,
+        )
     figure.update_layout(
-        title="Expected test AUC-PR over redrawn futures; red = chosen on validation",
+        title="Expected AUC-PR over redrawn futures against the ceiling (the "
+        "simulator's own probability); red = deployed",
         yaxis_title="expected AUC-PR",
         yaxis_range=[0, 1],
     )

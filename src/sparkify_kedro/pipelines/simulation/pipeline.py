@@ -10,7 +10,7 @@ from sparkify_kedro.pipelines.simulation.calibration import (
 from sparkify_kedro.pipelines.simulation.ceiling import (
     compare_with_ceiling,
     plot_ceiling_comparison,
-    select_test_rows,
+    select_origin_rows,
     simulate_churn_probabilities,
 )
 from sparkify_kedro.pipelines.simulation.nodes import (
@@ -55,13 +55,14 @@ def create_ceiling_pipeline() -> Pipeline:
     """The best achievable model on a simulated log and each model's distance to it.
 
     Needs the simulator's parameters and the production outputs (``churn_labels``,
-    ``modeling_split_summary``, ``test_scores``, ``model_metrics``), so it runs after them on a simulated log only:
-    ``demo`` includes it, ``__default__`` never does.
+    ``modeling_split_summary``, ``candidate_scores``, ``procedure_test_scores``,
+    ``model_metrics``), so it runs after them on a simulated log only: ``demo`` includes
+    it, ``__default__`` never does.
     """
     return Pipeline(
         [
             Node(
-                select_test_rows,
+                select_origin_rows,
                 inputs=["churn_labels", "modeling_split_summary"],
                 outputs="ceiling_rows",
                 name="select_ceiling_rows",
@@ -80,7 +81,8 @@ def create_ceiling_pipeline() -> Pipeline:
             Node(
                 compare_with_ceiling,
                 inputs=[
-                    "test_scores",
+                    "candidate_scores",
+                    "procedure_test_scores",
                     "simulated_churn_probabilities",
                     "model_metrics",
                     "params:simulation.ceiling",
