@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 
@@ -44,6 +45,18 @@ def _random_rows(seed: int, n: int, decimals: int | None = 1, churn_rate: float 
 
 
 # --- Hand-computed examples ---------------------------------------------------------
+
+
+def test_within_group_ranks_by_hand():
+    scores = pd.Series([0.2, 0.9, 0.2, 5.0, 1.0, 3.0, 7.0, 7.0])
+    groups = ["a", "a", "a", "b", "b", "b", "c", "c"]
+    # a: ties share the mean rank 1.5 of 3; b: ranks 3, 1, 2 of 3; c: a constant
+    expected = [1 / 3, 5 / 6, 1 / 3, 5 / 6, 1 / 6, 1 / 2, 1 / 2, 1 / 2]
+    np.testing.assert_allclose(evaluation.within_group_ranks(scores, groups), expected)
+    wide = pd.DataFrame({"x": scores, "y": [*scores[:7], np.nan]})
+    ranks = evaluation.within_group_ranks(wide, groups)
+    np.testing.assert_allclose(ranks["x"], expected)
+    assert np.isnan(ranks["y"].iloc[7]) and ranks["y"].iloc[6] == 0.5  # alone in c
 
 
 def test_auc_pr_by_hand():

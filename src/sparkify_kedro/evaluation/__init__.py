@@ -79,6 +79,7 @@ from sparkify_kedro.evaluation.metrics import (
     lift_at_top,
     ranking_curve,
     threshold_metrics,
+    within_group_ranks,
 )
 
 __all__ = [
@@ -102,4 +103,5 @@ __all__ = [
     "percentile_interval",
     "ranking_curve",
     "threshold_metrics",
+    "within_group_ranks",
 ]

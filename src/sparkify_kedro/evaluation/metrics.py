@@ -19,6 +19,16 @@ from sparkify_kedro.evaluation.definitions import (
 )
 
 
+def within_group_ranks(scores: pd.Series | pd.DataFrame, groups: object):
+    """Scores as mid-ranks within their group, scaled into (0, 1): ``(rank - 0.5) / n``
+    with ties sharing the mean rank, so that a constant is 0.5 in every group and the
+    order within a group is kept. Scores of different units or of models fitted at
+    different cutoffs (``groups``: each row's cutoff) then pool into one ranking. Missing
+    scores stay missing and do not count in ``n``."""
+    grouped = scores.groupby(groups)
+    return (grouped.rank(method="average") - 0.5) / grouped.transform("count")
+
+
 def auc_pr(labels: object, scores: object, weights: object = None) -> float:
     """Area under the precision-recall curve, as Spark's ``areaUnderPR`` (module doc).
 

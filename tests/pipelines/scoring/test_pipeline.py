@@ -42,7 +42,9 @@ def test_metrics_for_the_procedure_and_every_candidate(flow):
     candidates = metrics[metrics["figure"] == "validation"]
     classifiers = candidates[candidates["feature_set"] != "baseline"]
     feature_sets = _parameters("modeling")["feature_sets"]
-    assert set(zip(classifiers["feature_set"], classifiers["algorithm"], strict=True)) == {
+    assert set(
+        zip(classifiers["feature_set"], classifiers["algorithm"], strict=True)
+    ) == {
         (feature_set, algorithm)
         for feature_set in feature_sets
         for algorithm in ALGORITHMS

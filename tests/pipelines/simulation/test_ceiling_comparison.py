@@ -9,12 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sparkify_kedro.pipelines.modeling.choice import within_origin_ranks
+from sparkify_kedro import evaluation
 from sparkify_kedro.pipelines.simulation.ceiling import (
     compare_with_ceiling,
     plot_ceiling_comparison,
     select_origin_rows,
-    within_cutoff_ranks,
 )
 
 ORIGINS = [datetime(2018, 11, 5), datetime(2018, 11, 12), datetime(2018, 11, 19)]
@@ -61,7 +60,9 @@ def _procedure_test_scores(candidate_scores):
         (candidate_scores["model"] == RULE) & (candidate_scores["cutoff"] > ORIGINS[0])
     ]
     return rule.assign(
-        score=within_origin_ranks(rule), prediction=0, model=RULE
+        score=evaluation.within_group_ranks(rule["score"], rule["cutoff"]),
+        prediction=0,
+        model=RULE,
     ).reset_index(drop=True)
 
 
@@ -97,19 +98,6 @@ def compared(spark, rows):
         _model_metrics(),
         PARAMS,
     )
-
-
-def test_models_are_ranked_within_each_cutoff_as_the_procedure_is():
-    frame = pd.DataFrame(
-        {
-            "cutoff": np.repeat(ORIGINS[:2], 3),
-            "user_id": ["a", "b", "c"] * 2,
-            "score": [0.2, 0.9, 0.2, 5.0, 1.0, 3.0],
-        }
-    )
-    ranks = within_cutoff_ranks(frame.set_index(["cutoff", "user_id"])[["score"]])
-    np.testing.assert_allclose(ranks["score"], within_origin_ranks(frame))
-    np.testing.assert_allclose(ranks["score"], [0.5, 1.0, 0.5, 1.0, 1 / 3, 2 / 3])
 
 
 def test_each_row_set_has_its_models_and_its_ceiling(compared):

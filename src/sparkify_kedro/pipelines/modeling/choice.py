@@ -50,11 +50,17 @@ def scores_on(
 
 
 def within_origin_ranks(frame: pd.DataFrame) -> pd.Series:
-    """Each row's score as its percentile rank among the rows of its cutoff (ties share
-    the mean rank): the order within a cutoff is kept, and scores of different models
-    (the procedure picks one per cutoff; a rule's units are not a probability's) pool
-    into one ranking over the cutoffs."""
-    return frame.groupby(CUTOFF)[SCORE].rank(method="average", pct=True)
+    """Each row's score as its mid-rank within its cutoff, scaled into (0, 1)
+    (``evaluation.within_group_ranks``): the order within a cutoff is kept, and scores of
+    models fitted at different origins (the procedure picks one per origin; a rule's
+    units are not a probability's) pool into one ranking over the cutoffs. Every pooled
+    figure of the modeling pipeline ranks this way."""
+    return evaluation.within_group_ranks(frame[SCORE], frame[CUTOFF])
+
+
+def ranks_of(rows: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``wide`` (rows as in ``rows``) as within-cutoff ranks."""
+    return evaluation.within_group_ranks(wide, rows[CUTOFF].to_numpy())
 
 
 def threshold_of(candidate: dict[str, Any], labels: np.ndarray, scores: np.ndarray):
@@ -88,7 +94,8 @@ def choose(
     """
     labels = rows[LABEL].to_numpy(dtype=int)
     users = pd.factorize(rows[USER])[0]
-    scores = {model: wide[model].to_numpy(dtype=float) for model in wide.columns}
+    ranks = ranks_of(rows, wide)
+    scores = {model: ranks[model].to_numpy(dtype=float) for model in wide.columns}
     point = {model: evaluation.auc_pr(labels, s) for model, s in scores.items()}
     best = min(
         scores,
@@ -122,7 +129,7 @@ def choose(
         "auc_pr": point,
         "difference_with_best": differences,
         "tied_with_best": tied,
-        "threshold": threshold_of(candidates[pick], labels, scores[pick]),
+        "threshold": threshold_of(candidates[pick], labels, wide[pick].to_numpy()),
     }
 
 

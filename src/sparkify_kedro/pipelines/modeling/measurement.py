@@ -20,6 +20,7 @@ from sparkify_kedro.pipelines.modeling.choice import (
     PREDICTION,
     predict,
     prequential_predictions,
+    ranks_of,
     scores_on,
     threshold_of,
 )
@@ -103,8 +104,9 @@ def _validation_figures(
     origins: list[str],
     evaluation_params: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """Every candidate's figures on all the origins it scored (pooled), paired among the
-    candidates that scored the same origins; thresholds from the same scores."""
+    """Every candidate's figures on all the origins it scored (pooled, within-cutoff
+    ranks), paired among the candidates that scored the same origins; thresholds from
+    the same scores."""
     reached = candidate_scores.groupby(MODEL)[CUTOFF].nunique()
     figures: dict[str, dict[str, Any]] = {}
     for count in sorted(reached.unique()):
@@ -114,9 +116,10 @@ def _validation_figures(
         thresholds = {
             m: threshold_of(candidates[m], labels, wide[m].to_numpy()) for m in members
         }
+        ranks = ranks_of(rows, wide)
         group, _ = _metrics_with_intervals(
             rows,
-            {m: wide[m].to_numpy(dtype=float) for m in members},
+            {m: ranks[m].to_numpy(dtype=float) for m in members},
             {m: predict(wide[m].to_numpy(), thresholds[m]) for m in members},
             evaluation_params,
         )

@@ -229,9 +229,19 @@ def score_baselines(
 
 
 def pooled_auc_pr(scores: pd.DataFrame) -> pd.Series:
-    """Each model's AUC-PR over all its rows in ``scores`` (NaN without both classes)."""
-    return scores.groupby(MODEL, sort=False)[[LABEL, SCORE]].apply(
-        lambda rows: evaluation.auc_pr(rows[LABEL].to_numpy(), rows[SCORE].to_numpy())
+    """Each model's AUC-PR over all its rows in ``scores``, its scores ranked within each
+    cutoff (``evaluation.within_group_ranks``; NaN without both classes)."""
+    ranks = evaluation.within_group_ranks(
+        scores[SCORE], [scores[MODEL], scores[CUTOFF]]
+    )
+    return (
+        scores.assign(**{SCORE: ranks})
+        .groupby(MODEL, sort=False)[[LABEL, SCORE]]
+        .apply(
+            lambda rows: evaluation.auc_pr(
+                rows[LABEL].to_numpy(), rows[SCORE].to_numpy()
+            )
+        )
     )
 
 

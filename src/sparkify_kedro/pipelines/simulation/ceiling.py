@@ -87,16 +87,6 @@ def select_origin_rows(
     return churn_labels.where(F.col("cutoff").isin(cutoffs)).select(*KEYS)
 
 
-def within_cutoff_ranks(wide: pd.DataFrame) -> pd.DataFrame:
-    """Every column of scores (rows indexed by ``cutoff`` and ``user_id``) as its
-    percentile rank among the rows of its cutoff, ties sharing the mean rank; missing
-    scores stay missing. The ranking of ``modeling.choice.within_origin_ranks``, which
-    the procedure's test scores already are: scores of different units (a rule, a
-    probability) and different cutoffs pool into one ranking the same way for every
-    model."""
-    return wide.groupby(level=CUTOFF).rank(method="average", pct=True)
-
-
 def _ranked_origin_rows(
     candidate_scores: pd.DataFrame,
     procedure_test_scores: pd.DataFrame,
@@ -117,9 +107,8 @@ def _ranked_origin_rows(
     wide[PROCEDURE] = procedure
     labels = candidate_scores.drop_duplicates(INDEX).set_index(INDEX)[LABEL]
     probability = probabilities.set_index(INDEX)["churn_probability"]
-    rows = within_cutoff_ranks(wide).assign(
-        **{LABEL: labels, "churn_probability": probability}
-    )
+    ranks = evaluation.within_group_ranks(wide, wide.index.get_level_values(CUTOFF))
+    rows = ranks.assign(**{LABEL: labels, "churn_probability": probability})
     missing = int(rows["churn_probability"].isna().sum())
     if missing:
         raise ValueError(
@@ -243,7 +232,7 @@ def compare_with_ceiling(
     Every origin row gets the simulator's churn probability; labels are redrawn
     ``label_draws`` times from it (independently per row), the same draws for every model
     of a set. Every model is scored by its within-cutoff percentile ranks
-    (:func:`within_cutoff_ranks`), the ceiling by the probabilities.
+    (``evaluation.within_group_ranks``, as the procedure's test scores already are), the ceiling by the probabilities.
 
     - ``test``: the procedure's test rows (the origins after the first): the procedure,
       the rule and the base rate, as ``model_metrics`` measures them (``figure`` test);
