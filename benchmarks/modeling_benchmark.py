@@ -36,7 +36,6 @@ MODEL_INPUT = Path("05_model_input") / "model_input_table.parquet"
 SCORES = Path("06_models") / "evaluations" / "candidate_scores.parquet"
 #: Richer optimiser settings than ``conf/base/parameters_modeling.yml``'s.
 RICHER = {
-    "gbt": {"params": {"maxIter": 10, "stepSize": 0.2}},
     "random_forest": {"params": {"numTrees": 50}},
     "logistic_regression": {"params": {"maxIter": 25}},
     "linear_svc": {"params": {"maxIter": 25}},

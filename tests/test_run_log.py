@@ -25,6 +25,9 @@ ALLOWED_LINES: dict[str, str] = {
     r"INFO Kedro project sparkify_kedro$": "which project runs",
     r"INFO SparkSession ready: master=\S+, env=\w+$": "where Spark runs: local or a cluster",
     r"INFO MLflow run \w+ recorded in \S+ \([\d.]+ s\)$": "where the run history went",
+    r"INFO Candidates fitted at each origin \(successive halving\): [\d, ]+$": (
+        "how many fits the model choice spent"
+    ),
 }
 _PROGRESS_LINE = re.compile(r"INFO \[\s*\d+/\d+\] [\w.]+(: [\d.]+ s(, rows: .*)?)?$")
 _SUMMARY_LINE = re.compile(

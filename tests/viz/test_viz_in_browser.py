@@ -36,8 +36,8 @@ def test_the_flowchart_renders_the_pipelines_nodes(viz_site, site_url, tmp_path)
     assert rendered.returncode == 0, rendered.stderr[-2000:]
     dom = rendered.stdout
 
-    # The default view draws the top-level tasks and datasets of __default__, each
-    # namespaced modular pipeline collapsed to one node; parameters are hidden.
+    # The default view draws the top-level tasks and datasets of __default__ (a namespaced
+    # modular pipeline would be collapsed to one node); parameters are hidden.
     view = json.loads((viz_site / "api" / "pipelines" / "__default__").read_text())
     expected_names = {
         node["name"]
@@ -45,7 +45,12 @@ def test_the_flowchart_renders_the_pipelines_nodes(viz_site, site_url, tmp_path)
         if node["type"] in {"task", "data", "modularPipeline"}
         and not node.get("modular_pipelines")
     }
-    assert {"parse_event_lines", "clean_events", "all", "engagement"} <= expected_names
+    assert {
+        "parse_event_lines",
+        "clean_events",
+        "race_candidates",
+        "candidate_scores",
+    } <= expected_names
     drawn = {name for name in expected_names if f">{name}</text>" in dom}
     assert drawn == expected_names, f"not drawn: {sorted(expected_names - drawn)}"
     assert 'class="pipeline-node__text"' in dom

@@ -150,20 +150,21 @@ def test_the_modeling_rows_sit_in_the_derived_partitions(model_input_table, plan
 
 
 @pytest.fixture(scope="module")
-def feature_set_columns():
-    return {"signal_set": FEATURE_COLUMNS}
-
-
-@pytest.fixture(scope="module")
-def candidates(feature_set_columns):
-    return list_candidates(feature_set_columns, FAST_ALGORITHMS, ORDER, "signal")
-
-
-@pytest.fixture(scope="module")
-def origin_sets(modeling_rows, plan, feature_set_columns):
-    return prepare_origin_sets(
-        modeling_rows, plan, feature_set_columns, 2, QUERY_EXECUTION
+def candidates():
+    groups = {"g": [*FEATURE_COLUMNS["numeric"], *FEATURE_COLUMNS["categorical"]]}
+    return list_candidates(
+        groups,
+        FEATURE_COLUMNS["categorical"],
+        {"signal_set": ["g"]},
+        FAST_ALGORITHMS,
+        ORDER,
+        "signal",
     )
+
+
+@pytest.fixture(scope="module")
+def origin_sets(modeling_rows, plan, candidates):
+    return prepare_origin_sets(modeling_rows, plan, candidates, 2, QUERY_EXECUTION)
 
 
 def _keys(frame) -> set[tuple]:
@@ -219,7 +220,9 @@ def test_candidates_are_listed_simplest_first(candidates):
     assert lr["estimator_params"] == {"maxIter": 15, "regParam": 0.01}
     assert lr["feature_columns"] == FEATURE_COLUMNS
     with pytest.raises(ValueError, match="must list each of"):
-        list_candidates({"s": FEATURE_COLUMNS}, FAST_ALGORITHMS, ORDER[:-1], "x")
+        list_candidates(
+            {"g": ["x"]}, [], {"s": ["g"]}, FAST_ALGORITHMS, ORDER[:-1], "x"
+        )
 
 
 def test_feature_sets_name_their_columns():

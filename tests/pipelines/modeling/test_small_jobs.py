@@ -17,7 +17,6 @@ from sparkify_kedro.pipelines.modeling.small_jobs import (
 )
 from sparkify_kedro.pipelines.modeling.tuning import (
     SCORE,
-    fit_classifier,
     fit_grid,
     prepare_training_set,
     scored,
@@ -130,7 +129,7 @@ def test_a_classifier_fitted_on_a_training_set_is_the_plain_pipeline_fit(
     )
     with interpreted_expressions(rows.sparkSession):
         training_set = prepare_training_set(rows, fitting, FEATURE_COLUMNS)
-        (model,) = fit_classifier(stages, training_set, [{}])
+        model = stages.fit(training_set.fitting_rows())
         ours = scored(model, training_set.scored_rows())
     pipeline, _ = build_classifier_pipeline(
         FEATURE_COLUMNS,

@@ -29,7 +29,9 @@ def test_saved_best_model_loads_and_scores_the_same(
     model_input_table, tmp_path, algorithm, params
 ):
     info = {
+        "feature_set": "all",
         "algorithm": algorithm,
+        "estimator": algorithm,
         "feature_columns": FEATURE_COLUMNS,
         "estimator_params": params,
     }
@@ -55,7 +57,9 @@ def test_saved_best_model_loads_and_scores_the_same(
 
 def test_versions_are_kept(model_input_table, tmp_path):
     info = {
+        "feature_set": "all",
         "algorithm": "LogisticRegression",
+        "estimator": "LogisticRegression",
         "feature_columns": FEATURE_COLUMNS,
         "estimator_params": {"maxIter": 5},
     }

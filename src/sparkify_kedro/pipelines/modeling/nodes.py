@@ -91,8 +91,10 @@ def _grid_label(estimator: str, grid_point: dict[str, Any]) -> str:
     return f"{estimator}({values})" if values else estimator
 
 
-def list_candidates(
-    feature_set_columns: dict[str, dict[str, list[str]]],
+def list_candidates(  # noqa: PLR0917 (a Kedro node: inputs come by position)
+    feature_groups: dict[str, list[str]],
+    categorical_features: list[str],
+    feature_sets: dict[str, list[str]],
     algorithms: dict[str, dict[str, Any]],
     simplicity_order: list[str],
     one_rule_feature: str,
@@ -101,11 +103,14 @@ def list_candidates(
 
     The order is declared in ``modeling.choice.simplicity_order`` (the baselines and the
     keys of ``modeling.algorithms``), then the feature sets in the order the parameters
-    list them (fewest features first), then the grid points in the order each grid lists
-    its values (simplest first). A classifier candidate is one grid point of one algorithm
-    on one feature set; ``model`` is its name in every table, e.g.
-    ``LogisticRegression(regParam=0.1)/engagement``.
+    list them (fewest features first; :func:`select_feature_sets` gives their columns),
+    then the grid points in the order each grid lists its values (simplest first). A
+    classifier candidate is one grid point of one algorithm on one feature set; ``model``
+    is its name in every table, e.g. ``LogisticRegression(regParam=0.1)/engagement``.
     """
+    feature_set_columns = select_feature_sets(
+        feature_groups, categorical_features, feature_sets
+    )
     known = {BASE_RATE, ONE_RULE, *algorithms}
     if set(simplicity_order) != known:
         raise ValueError(
@@ -158,7 +163,7 @@ def list_candidates(
 def prepare_origin_sets(
     modeling_rows: DataFrame,
     split_summary: dict[str, Any],
-    feature_set_columns: dict[str, dict[str, list[str]]],
+    model_candidates: list[dict[str, Any]],
     parallelism: int,
     query_execution: dict[str, Any],
 ) -> dict[str, list[TrainingSet]]:
@@ -167,9 +172,15 @@ def prepare_origin_sets(
     Each set is the preprocessing (imputer, encoders, assembler, scaler) fitted on the
     origin's training cutoffs (class-weighted) and the origin's rows prepared with it
     (``tuning.TrainingSet``), ``parallelism`` sets at a time. Returns ``{feature_set:
-    [set of each origin, in the plan's order]}``. Its queries run interpreted when the
-    plan's rows are few (``query_execution``, ``small_jobs.py``).
+    [set of each origin, in the plan's order]}`` for the feature sets of the classifier
+    candidates. Its queries run interpreted when the plan's rows are few
+    (``query_execution``, ``small_jobs.py``).
     """
+    feature_set_columns = {
+        c["feature_set"]: c["feature_columns"]
+        for c in model_candidates
+        if c["feature_set"] != BASELINE
+    }
     origins = split_summary["origins"]
     jobs = [
         (name, origin_rows(modeling_rows, origin))
@@ -294,11 +305,12 @@ def race_candidates(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     )
     frames = [baseline_scores[SCORE_COLUMNS]]
     fitted_frames: list[pd.DataFrame] = []
+    fitted: list[int] = []
     some_set = next(iter(origin_training_sets.values()))[0]
     with small_query_settings(
         some_set.rows.sparkSession, split_summary["n_rows"], query_execution
     ):
-        for index, origin in enumerate(split_summary["origins"]):
+        for index in range(len(split_summary["origins"])):
             if index:
                 alive = survivors(
                     alive,
@@ -322,12 +334,12 @@ def race_candidates(  # noqa: PLR0917 (a Kedro node: inputs come by position)
                     )
                 ],
             ).toPandas()
-            logger.info(
-                "Origin %s: %d candidates fitted and scored.",
-                origin["cutoff"],
-                len(alive),
-            )
             fitted_frames.append(origin_scores)
+            fitted.append(len(alive))
+    logger.info(
+        "Candidates fitted at each origin (successive halving): %s",
+        ", ".join(map(str, fitted)),
+    )
     frames += fitted_frames
     table = pd.concat(frames, ignore_index=True)
     return table.sort_values([MODEL, CUTOFF, USER], ignore_index=True, kind="stable")

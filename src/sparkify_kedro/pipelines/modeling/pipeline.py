@@ -23,7 +23,6 @@ from sparkify_kedro.pipelines.modeling.nodes import (
     race_candidates,
     refit_best_model,
     score_baselines,
-    select_feature_sets,
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     plan_rolling_origin,
@@ -58,19 +57,11 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="prepare_modeling_rows",
             ),
             Node(
-                select_feature_sets,
+                list_candidates,
                 inputs=[
                     "params:feature_engineering.feature_groups",
                     "params:feature_engineering.categorical_features",
                     "params:modeling.feature_sets",
-                ],
-                outputs="feature_set_columns",
-                name="select_feature_sets",
-            ),
-            Node(
-                list_candidates,
-                inputs=[
-                    "feature_set_columns",
                     "params:modeling.algorithms",
                     "params:modeling.choice.simplicity_order",
                     "params:modeling.one_rule_feature",
@@ -83,7 +74,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     _ROWS,
                     _SPLIT,
-                    "feature_set_columns",
+                    "model_candidates",
                     "params:modeling.parallelism",
                     "params:modeling.query_execution",
                 ],
