@@ -13,12 +13,14 @@ from pyspark.sql import functions as F
 from sparkify_kedro import evaluation
 from sparkify_kedro.datasets import SparkMLModelDataset
 from sparkify_kedro.estimators import churn_probability
-from sparkify_kedro.pipelines.modeling.nodes import (
+from sparkify_kedro.pipelines.modeling.deployment import (
     build_feature_weights,
+    refit_best_model,
+)
+from sparkify_kedro.pipelines.modeling.nodes import (
     list_candidates,
     prepare_origin_sets,
     race_candidates,
-    refit_best_model,
     score_baselines,
     select_feature_sets,
     survivors,

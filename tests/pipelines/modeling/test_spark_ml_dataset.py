@@ -9,7 +9,7 @@ from kedro.io.core import DatasetError, Version
 
 from sparkify_kedro.datasets import SparkMLModelDataset
 from sparkify_kedro.estimators import churn_probability
-from sparkify_kedro.pipelines.modeling.nodes import refit_best_model
+from sparkify_kedro.pipelines.modeling.deployment import refit_best_model
 from tests.pipelines.modeling.conftest import FEATURE_COLUMNS, QUERY_EXECUTION
 
 

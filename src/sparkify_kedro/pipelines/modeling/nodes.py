@@ -1,11 +1,12 @@
-"""Candidates, their fits at every rolling origin, and the deployed refit (Spark ML).
+"""Candidates and their fits at every rolling origin (Spark ML).
 
 A *candidate* is one way to rank users: a baseline (the base rate, the one-line rule) or a
 classifier at one grid point on one feature set. Every fitted candidate is trained at each
 origin on the cutoffs whose horizon has ended and scores the origin's rows
 (``rolling_origin.py`` makes the plan); successive halving across the origins spends the
 fits on the candidates still in contention. ``choice.py`` chooses on those out-of-time
-scores, ``measurement.py`` measures the choosing procedure.
+scores, ``measurement.py`` measures the choosing procedure, ``deployment.py`` refits the
+chosen candidate.
 """
 
 from __future__ import annotations
@@ -17,35 +18,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.feature import Imputer, SQLTransformer, VectorAssembler
+from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
 from sparkify_kedro.estimators import (
-    ASSEMBLED,
     LABEL,
-    build_classifier_pipeline,
     classifier_pipeline,
-    classifier_stage,
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     CUTOFF,
     USER,
     WEIGHT,
     at_cutoffs,
-    fitting_partitions,
-    in_stable_order,
     origin_rows,
-    with_class_weights,
 )
 from sparkify_kedro.pipelines.modeling.small_jobs import small_query_settings
 from sparkify_kedro.pipelines.modeling.tuning import (
     SCORE,
     TrainingSet,
-    fit_grid,
     grid_points,
     in_parallel,
     prepare_training_set,
@@ -343,129 +335,3 @@ def race_candidates(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     frames += fitted_frames
     table = pd.concat(frames, ignore_index=True)
     return table.sort_values([MODEL, CUTOFF, USER], ignore_index=True, kind="stable")
-
-
-def _rule_model(feature_columns: dict[str, list[str]]) -> Pipeline:
-    """A baseline as a Spark ML pipeline writing a churn ``probability``: a one-feature,
-    unregularised logistic regression of the label on the rule's feature (missing values
-    imputed with the median), i.e. the rule's ranking with probabilities fitted to the
-    churn rate; for the base rate, on a constant (the intercept alone)."""
-    numeric = feature_columns["numeric"]
-    if numeric:
-        imputed = [f"{column}__imputed" for column in numeric]
-        head = [Imputer(inputCols=numeric, outputCols=imputed, strategy="median")]
-    else:
-        imputed = ["base_rate_constant"]
-        head = [
-            SQLTransformer(
-                statement="SELECT *, 0.0 AS base_rate_constant FROM __THIS__"
-            )
-        ]
-    return Pipeline(
-        stages=[
-            *head,
-            VectorAssembler(inputCols=imputed, outputCol=ASSEMBLED),
-            LogisticRegression(
-                featuresCol=ASSEMBLED, labelCol=LABEL, regParam=0.0, maxIter=25
-            ),
-        ]
-    )
-
-
-def refit_best_model(
-    model_input_table: DataFrame,
-    best_model_choice: dict[str, Any],
-    training_partitions: dict[str, Any],
-    query_execution: dict[str, Any],
-) -> PipelineModel:
-    """The chosen candidate refitted on every labelled row, as one Spark ML pipeline that
-    writes a churn ``probability`` from raw feature columns.
-
-    A classifier is refitted class-weighted; a baseline becomes a one-feature logistic
-    regression (:func:`_rule_model`: the rule's ranking, probabilities fitted to the
-    churn rate). The rows are spread over the partitions :func:`fitting_partitions` gives
-    for their number; the fit's queries run interpreted when they are few.
-    """
-    counts = model_input_table.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.coalesce(F.sum(LABEL), F.lit(0)).alias("churners"),
-    ).first()
-    n, churners = int(counts["n"]), int(counts["churners"])
-    if churners in (0, n):
-        raise ValueError(
-            f"The labelled rows hold {churners} churners among {n} rows: a churn model "
-            f"cannot be trained. Use a longer log or more users."
-        )
-    rows = in_stable_order(
-        with_class_weights(model_input_table, n, churners),
-        fitting_partitions(n, training_partitions),
-    )
-    with small_query_settings(model_input_table.sparkSession, n, query_execution):
-        if best_model_choice["feature_set"] == BASELINE:
-            model = _rule_model(best_model_choice["feature_columns"]).fit(rows)
-            (coefficient, *_) = [*classifier_stage(model).coefficients.toArray(), 1.0]
-            if coefficient <= 0:
-                logger.warning(
-                    "The one-line rule's feature does not rise with churn on the "
-                    "labelled rows (coefficient %.3g): its ranking is reversed.",
-                    coefficient,
-                )
-            return model
-        pipeline, classifier = build_classifier_pipeline(
-            best_model_choice["feature_columns"],
-            best_model_choice["estimator"],
-            best_model_choice["estimator_params"],
-            WEIGHT,
-        )
-        (model,) = fit_grid(pipeline, classifier, rows, [{}])
-    return model
-
-
-def feature_weights(model: PipelineModel, rows: DataFrame) -> list[dict[str, Any]]:
-    """Importances (trees) or coefficients (linear models) per input feature.
-
-    Names come from the metadata of the assembled vector of ``rows`` (the rows the model
-    read): a numeric feature keeps its name, a one-hot column reads ``feature=value``.
-    """
-    attributes = rows.schema[ASSEMBLED].metadata["ml_attr"]["attrs"]
-    names = dict(
-        (attribute["idx"], attribute["name"])
-        for kind in attributes.values()
-        for attribute in kind
-    )
-    stage = classifier_stage(model)
-    if hasattr(stage, "featureImportances"):
-        kind, values = "importance", stage.featureImportances.toArray()
-    else:
-        kind, values = "coefficient", stage.coefficients.toArray()
-    return [
-        {
-            "feature": names[index].replace("__imputed", "").replace("__onehot_", "="),
-            "kind": kind,
-            "value": float(value),
-        }
-        for index, value in enumerate(values)
-    ]
-
-
-def build_feature_weights(
-    best_model: PipelineModel,
-    best_model_choice: dict[str, Any],
-    model_input_table: DataFrame,
-) -> pd.DataFrame:
-    """The deployed model's importances (trees) or coefficients (linear models, the
-    rule's one-feature regression) per input feature; no job runs (the names come from
-    the schema of the model's output)."""
-    weights = feature_weights(best_model, best_model.transform(model_input_table))
-    return pd.DataFrame(
-        [
-            {
-                MODEL: best_model_choice["name"],
-                "feature_set": best_model_choice["feature_set"],
-                "algorithm": best_model_choice["algorithm"],
-                **weight,
-            }
-            for weight in weights
-        ],
-        columns=[MODEL, "feature_set", "algorithm", "feature", "kind", "value"],
-    )

@@ -11,17 +11,19 @@ from sparkify_kedro.pipelines.modeling.choice import (
     replay_choice_procedure,
     select_best_model,
 )
+from sparkify_kedro.pipelines.modeling.deployment import (
+    build_feature_weights,
+    refit_best_model,
+)
 from sparkify_kedro.pipelines.modeling.measurement import (
     build_best_model_test_curve,
     evaluate_models,
     summarise_model_metrics,
 )
 from sparkify_kedro.pipelines.modeling.nodes import (
-    build_feature_weights,
     list_candidates,
     prepare_origin_sets,
     race_candidates,
-    refit_best_model,
     score_baselines,
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
