@@ -295,18 +295,20 @@ def results_section(runs: list[dict]) -> str:
 
 
 def write_results(runs: list[dict], path: Path = RESULTS) -> None:
-    """Replace (or add) this size's section of ``path``, sections by size."""
-    text = path.read_text() if path.exists() else RESULTS_HEADER
-    _, *sections = re.split(r"(?m)^(?=## )", text)
-    by_title = {section.splitlines()[0]: section for section in sections}
-    new = results_section(runs)
-    by_title[new.splitlines()[0]] = new + "\n"
+    """Replace (or add) this size's section of ``path`` (an older section of the same size,
+    whatever its title, goes), sections by size."""
 
-    def size(title: str) -> int:
+    def size(section: str) -> int:
+        title = section.splitlines()[0]
         return int(re.sub(r"\D", "", title.split(" users", maxsplit=1)[0]) or 0)
 
-    ordered = [by_title[title] for title in sorted(by_title, key=size)]
-    path.write_text(RESULTS_HEADER.rstrip() + "\n\n" + "".join(ordered).rstrip() + "\n")
+    text = path.read_text() if path.exists() else RESULTS_HEADER
+    _, *sections = re.split(r"(?m)^(?=## )", text)
+    by_size = {size(section): section for section in sections}
+    new = results_section(runs)
+    by_size[size(new)] = new + "\n"
+    ordered = "".join(by_size[users] for users in sorted(by_size))
+    path.write_text(RESULTS_HEADER.rstrip() + "\n\n" + ordered.rstrip() + "\n")
 
 
 def readme_block(figures: dict) -> str:
