@@ -271,7 +271,8 @@ def results_section(runs: list[dict]) -> str:
         "",
         f"Commit {first['commit']}, {first['date']}; {first['machine']}; load average "
         + ", ".join(f"{r['load_before']}-{r['load_after']}" for r in runs)
-        + " (before-after each run).",
+        + " (before-after each run). The seeds run one after the other in one process:"
+        " the first in a fresh JVM, as `make demo` does, the others in a warm one.",
         "",
         "| | " + " | ".join(f"seed {r['seed']}" for r in runs) + " |",
         "|---|" + "---|" * len(runs),

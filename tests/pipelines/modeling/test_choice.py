@@ -196,15 +196,21 @@ def test_nothing_at_or_after_an_origin_changes_its_pick(seed):
         assert after.loc[at, "model"].tolist() == before.loc[at, "model"].tolist()
 
 
-def test_the_procedure_is_measured_on_its_test_rows_beside_the_baselines():
+def _measured(strengths: dict[str, float]) -> tuple:
+    """The pipeline's choice, replay and measurement on scores of these strengths:
+    (labels, replayed procedure, model_metrics, rolling_origin_metrics, model_comparison,
+    best_model_info)."""
     labels = _labels()
-    table = _table(
-        _scores(labels, {RULE: 0.2, "LR/small": 0.3, "GBT/small": 3}), labels
-    )
+    table = _table(_scores(labels, strengths), labels)
     choice = select_best_model(table, CANDIDATES, SPLIT, EVALUATION, TASK, {})
     replayed = replay_choice_procedure(table, CANDIDATES, SPLIT, EVALUATION)
-    metrics, per_origin, comparison, info = evaluate_models(
-        table, replayed, CANDIDATES, choice, SPLIT, EVALUATION
+    measured = evaluate_models(table, replayed, CANDIDATES, choice, SPLIT, EVALUATION)
+    return labels, replayed, *measured
+
+
+def test_the_procedure_is_measured_on_its_test_rows_beside_the_baselines():
+    labels, _, metrics, per_origin, comparison, info = _measured(
+        {RULE: 0.2, "LR/small": 0.3, "GBT/small": 3}
     )
     test = metrics[metrics["figure"] == "test"].set_index("model")
     assert test.index.tolist() == [PROCEDURE, RULE, BASE]  # the procedure first
@@ -233,14 +239,8 @@ def test_the_procedure_is_measured_on_its_test_rows_beside_the_baselines():
 
 
 def test_a_procedure_that_picks_the_rule_does_not_beat_it():
-    labels = _labels()
-    table = _table(
-        _scores(labels, {RULE: 0.8, "LR/small": 0.5, "GBT/small": 0.5}), labels
-    )
-    choice = select_best_model(table, CANDIDATES, SPLIT, EVALUATION, TASK, {})
-    replayed = replay_choice_procedure(table, CANDIDATES, SPLIT, EVALUATION)
-    _, _, comparison, _ = evaluate_models(
-        table, replayed, CANDIDATES, choice, SPLIT, EVALUATION
+    _, replayed, _, _, comparison, _ = _measured(
+        {RULE: 0.8, "LR/small": 0.5, "GBT/small": 0.5}
     )
     (against_rule,) = [
         d
