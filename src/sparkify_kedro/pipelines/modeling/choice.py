@@ -140,7 +140,8 @@ def _in_words(choice: dict[str, Any], confidence: float, origins: list[str]) -> 
         others = len(choice["tied_with_best"]) - 1
         return (
             f"{pick} has the best {where} ({choice['auc_pr'][pick]:.3f}); "
-            f"{others} other candidates are within the noise of it, none simpler."
+            f"{others} other candidate{'s are' if others > 1 else ' is'} within the "
+            "noise of it, none simpler."
             if others
             else f"{pick} has the best {where} ({choice['auc_pr'][pick]:.3f}), and "
             "every other candidate is below it beyond the noise."
