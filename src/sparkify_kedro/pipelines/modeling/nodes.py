@@ -31,7 +31,6 @@ from sparkify_kedro.pipelines.modeling.rolling_origin import (
     CUTOFF,
     USER,
     WEIGHT,
-    at_cutoffs,
     origin_rows,
 )
 from sparkify_kedro.pipelines.modeling.small_jobs import small_query_settings
@@ -202,23 +201,26 @@ def score_baselines(
 
     - ``always_no_churn`` scores 0 for everyone (its AUC-PR is the churn rate);
     - ``one_rule`` ranks rows by its feature (thumbs down per song), a missing value
-      counting as the feature's median on the origin's training rows.
+      counting as the feature's median on the origin's training rows (the lower middle
+      value of the known ones, as Spark's exact ``approxQuantile``).
+
+    One collect of the rule's feature on the planned rows (one row per user and cutoff),
+    then every origin's median and rows on the driver.
     """
     (rule,) = [c for c in model_candidates if c["algorithm"] == ONE_RULE]
     feature = rule["estimator_params"]["feature"]
+    planned = modeling_rows.select(
+        USER, CUTOFF, LABEL, F.col(feature).cast("double").alias(SCORE)
+    ).toPandas()
     frames = []
     for origin in split_summary["origins"]:
-        median = at_cutoffs(modeling_rows, origin["train_cutoffs"]).approxQuantile(
-            feature, [0.5], 0.0
-        )
-        if not median:
+        train = planned[planned[CUTOFF].isin(pd.to_datetime(origin["train_cutoffs"]))]
+        known = train[SCORE].dropna()
+        if known.empty:
             raise ValueError(f"The one-rule feature '{feature}' is always missing.")
-        frames.append(
-            at_cutoffs(modeling_rows, [origin["cutoff"]])
-            .select(USER, CUTOFF, LABEL, F.col(feature).cast("double").alias(SCORE))
-            .toPandas()
-            .fillna({SCORE: median[0]})
-        )
+        median = float(np.quantile(known, 0.5, method="lower"))
+        at = planned[planned[CUTOFF] == pd.Timestamp(origin["cutoff"])]
+        frames.append(at.fillna({SCORE: median}))
     rows = pd.concat(frames, ignore_index=True)
     return pd.concat(
         [
