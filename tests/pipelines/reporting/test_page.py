@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import datetime
@@ -12,6 +13,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from sparkify_kedro.pipelines.reporting.page import (
+    template_environment,
     assemble_report_page_data,
     render_report_page,
 )
@@ -150,6 +152,40 @@ DATA_QUALITY = {
     "rows_kept": 990,
     "unknown_pages": {HOSTILE_PAGE: 3},
 }
+HOSTILE_REASON = "</script><script>alert('reason')</script>"
+#: Three scored users as summarise_risk lists them (a paid one first).
+SCORED_USERS = [
+    {
+        "user_id": HOSTILE_USER,
+        "rank": 1,
+        "churn_probability": 0.9,
+        "risk_tier": "high",
+        "level": "paid",
+        "monthly_value": 9.0,
+        "expected_monthly_loss": 8.1,
+        "reasons": ["thumbs down per song: 0.12, typical 0.03", HOSTILE_REASON],
+    },
+    {
+        "user_id": "42",
+        "rank": 2,
+        "churn_probability": 0.2,
+        "risk_tier": "low",
+        "level": "free",
+        "monthly_value": 1.5,
+        "expected_monthly_loss": 0.3,
+        "reasons": [],
+    },
+    {
+        "user_id": "7",
+        "rank": 3,
+        "churn_probability": 0.1,
+        "risk_tier": "low",
+        "level": "free",
+        "monthly_value": None,
+        "expected_monthly_loss": None,
+        "reasons": ["songs per day: 2.00, typical 30.00"],
+    },
+]
 RISK = {
     "users": 3,
     "scored_at": "2018-12-03T00:00:00",
@@ -161,6 +197,9 @@ RISK = {
             "last_rank": 1,
             "min_probability": 0.9,
             "max_probability": 0.9,
+            "mean_probability": 0.9,
+            "monthly_value": 9.0,
+            "expected_monthly_loss": 8.1,
         },
         {
             "risk_tier": "low",
@@ -169,8 +208,23 @@ RISK = {
             "last_rank": 3,
             "min_probability": 0.1,
             "max_probability": 0.2,
+            "mean_probability": 0.15,
+            "monthly_value": 1.5,
+            "expected_monthly_loss": 0.3,
         },
     ],
+    "totals": {
+        "users": 3,
+        "mean_probability": 0.4,
+        "monthly_value": 10.5,
+        "expected_monthly_loss": 8.4,
+    },
+    "revenue": {
+        "currency": "USD",
+        "monthly_price_paid": 9.99,
+        "revenue_per_advert": 0.02,
+    },
+    "scored_users": SCORED_USERS,
     "top_users": [
         {
             "rank": 1,
@@ -179,6 +233,21 @@ RISK = {
             "risk_tier": "high",
         }
     ],
+}
+#: probability_calibration as modeling writes it (contract of issue #34).
+CALIBRATION = {
+    "method": "platt",
+    "slope": 0.8,
+    "intercept": -1.2,
+    "input": "logit",
+    "fitted_on": {"rows": 300, "origins": 3, "churners": 40},
+    "test": {
+        "expected_calibration_error": 0.021,
+        "reliability": [
+            {"bin": 0, "n": 150, "mean_predicted": 0.05, "observed_rate": 0.04},
+            {"bin": 1, "n": 50, "mean_predicted": 0.4, "observed_rate": 0.44},
+        ],
+    },
 }
 CEILING_SUMMARY = {
     "label_draws": 50,
@@ -199,7 +268,10 @@ CEILING_SUMMARY = {
 
 
 def _page(
-    ceiling_summary=None, best_model_info=BEST_MODEL_INFO, model_comparison=None
+    ceiling_summary=None,
+    best_model_info=BEST_MODEL_INFO,
+    model_comparison=None,
+    calibration=CALIBRATION,
 ) -> dict:
     return assemble_report_page_data(
         best_model_info,
@@ -209,6 +281,7 @@ def _page(
         LOG_SPAN,
         DATA_QUALITY,
         RISK,
+        calibration,
         ceiling_summary,
     )
 
@@ -426,20 +499,191 @@ def test_plotly_js_is_inlined_once_and_nothing_is_fetched():
     assert not re.search(r"<(script|link|iframe)\b[^>]*\b(src|href)=", html)
 
 
-def test_the_risk_summary_counts_tiers_and_keeps_the_top_users(spark):
-    scores = spark.createDataFrame(
-        [
-            (f"u{rank}", 1 - rank / 10, rank, "high" if rank <= 2 else "low")
-            for rank in range(1, 7)
+def test_the_page_gives_the_revenue_at_risk_by_tier_on_labelled_assumptions():
+    text = _text(render_report_page(_page()))
+    assert (
+        "Expected monthly revenue at risk: 8.40 USD of 10.50 USD a month from the "
+        "scored users (high 8.10, low 0.30;"
+    ) in text
+    tiers = text.split("Risk tiers and revenue at risk", 1)[1]
+    assert "high 1 33 % 1 to 1 0.900 to 0.900 0.900 9.00 8.10" in tiers
+    assert "every tier 3 100 % 0.400 10.50 8.40" in tiers
+    assert (
+        "assumed: paid plan 9.99 USD a month, 0.02 USD per advert heard; set in "
+        "conf/base/parameters_scoring.yml"
+    ) in tiers
+
+
+def test_the_calibration_is_shown_against_the_labels_without_a_ceiling():
+    page = _page()
+    assert page["calibration"] == {
+        "method": "platt",
+        "input": "logit",
+        "fitted_on": {"rows": 300, "origins": 3, "churners": 40},
+        "ece_vs_labels": 0.021,
+        "ece_vs_simulator": None,
+        "reliability_vs_simulator": False,
+        "reliability": [
+            {
+                "bin": 0,
+                "n": 150,
+                "mean_predicted": 0.05,
+                "observed_rate": 0.04,
+                "simulator_probability": None,
+            },
+            {
+                "bin": 1,
+                "n": 50,
+                "mean_predicted": 0.4,
+                "observed_rate": 0.44,
+                "simulator_probability": None,
+            },
         ],
-        "user_id string, churn_probability double, rank int, risk_tier string",
-    ).withColumn("scored_at", F.lit(datetime(2018, 12, 3)))
-    summary = summarise_risk(scores, top_users=3)
-    assert summary["users"] == 6
-    assert summary["scored_at"] == "2018-12-03T00:00:00"
-    assert [(t["risk_tier"], t["users"], t["last_rank"]) for t in summary["tiers"]] == [
-        ("high", 2, 2),
-        ("low", 4, 6),
+    }
+    html = render_report_page(page)
+    text = _text(html.split('id="calibration"', 1)[1].split("<h3", 1)[0])
+    assert "a platt calibration step (on its logit)" in text
+    assert "0.021 against the observed churn of the test rows" in text
+    assert "against the simulator's own probabilities: not measured" in text
+    assert "bin users mean predicted observed churn rate 0 150 0.050 0.040" in text
+    assert "simulator's mean probability" not in text
+    assert "they are not calibrated rates" not in _text(html)
+
+
+def test_the_calibration_is_shown_against_the_simulator_with_a_ceiling():
+    ceiling = {
+        **CEILING_SUMMARY,
+        "calibration_error_vs_simulator": 0.012,
+        "calibration_reliability_vs_simulator": [
+            {
+                "bin": 0,
+                "n": 120,
+                "mean_predicted": 0.06,
+                "simulator_probability": 0.055,
+                "observed_rate": 0.05,
+            }
+        ],
+    }
+    page = _page(ceiling)
+    assert page["calibration"]["ece_vs_simulator"] == 0.012
+    assert page["calibration"]["reliability"] == [
+        {
+            "bin": 0,
+            "n": 120,
+            "mean_predicted": 0.06,
+            "observed_rate": 0.05,
+            "simulator_probability": 0.055,
+        }
     ]
-    assert summary["tiers"][1]["min_probability"] == pytest.approx(0.4)
-    assert [user["user_id"] for user in summary["top_users"]] == ["u1", "u2", "u3"]
+    text = _text(render_report_page(page))
+    assert "expected calibration error 0.012 against the simulator's own" in text
+    assert "0.012 against the simulator's own churn probabilities" in text
+    assert "simulator's mean probability 0 120 0.060 0.050 0.055" in text
+
+
+def test_a_run_without_a_calibration_says_so():
+    page = _page(calibration=None)
+    assert page["calibration"] is None
+    text = _text(render_report_page(page))
+    assert "No calibration recorded in this run" in text
+    assert "they are not calibrated rates" in text
+    # a ceiling without the calibration figures still renders (n/a)
+    text = _text(render_report_page(_page(CEILING_SUMMARY, calibration=None)))
+    assert "No calibration step recorded for the deployed model." in text
+
+
+def _embedded_users(html: str, table_id: str = "scored-users") -> list[dict]:
+    """The users a users table embeds (its JSON script), as the page's script reads them."""
+    data = html.split(f'id="{table_id}-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(data)
+
+
+def test_every_scored_user_is_embedded_once_for_the_searchable_table():
+    html = render_report_page(_page())
+    assert _embedded_users(html) == SCORED_USERS
+    assert html.count('id="scored-users-data"') == 1
+    for part in ("search", "count", "detail", "table"):
+        assert f'id="scored-users-{part}"' in html
+    assert '<th data-key="expected_monthly_loss" data-type="number">' in html
+    assert "expected monthly loss (USD)" in html
+    # the hostile strings stay inside the JSON: nothing ends the script early
+    assert HOSTILE_REASON not in html
+    assert "\\u003c/script\\u003e" in html
+    assert 'id="top-risk-users"' in html  # the top users stay, above every user
+
+
+def test_the_users_table_macro_renders_alone_for_another_page():
+    """The inference page imports the macro: it needs nothing of the report page."""
+    template = template_environment().from_string(
+        '{% from "users_table.html.j2" import users_table %}'
+        '{{ users_table(users, "EUR", table_id="new-log-users") }}'
+    )
+    html = template.render(users=SCORED_USERS[1:])
+    assert _embedded_users(html, "new-log-users") == SCORED_USERS[1:]
+    assert 'id="new-log-users-search"' in html
+    assert "monthly value (EUR)" in html
+    assert "scored-users" not in html
+    assert not re.search(r"<(script|link|iframe)\b[^>]*\b(src|href)=", html)
+
+
+def test_the_risk_summary_gives_each_tiers_revenue_at_risk_and_every_user(spark):
+    rows = [
+        # user_id, probability, rank, tier, level, value, loss, reasons 1..3
+        ("u3", 0.5, 3, "medium", "free", 2.0, 1.0, "", "", ""),
+        ("u1", 0.9, 1, "high", "paid", 9.0, 8.1, "r1", "r2", "r3"),
+        ("u5", 0.1, 5, "low", "free", 3.0, 0.3, "r5", "", ""),
+        ("u2", 0.6, 2, "medium", "paid", 9.0, 5.4, "r1", "", ""),
+        ("u4", 0.2, 4, "low", "free", 1.0, 0.2, None, None, None),
+    ]
+    scores = spark.createDataFrame(
+        rows,
+        "user_id string, churn_probability double, rank int, risk_tier string, "
+        "level string, monthly_value double, expected_monthly_loss double, "
+        "reason_1 string, reason_2 string, reason_3 string",
+    ).withColumn("scored_at", F.lit(datetime(2018, 12, 3)))
+    revenue = {
+        "currency": "USD",
+        "monthly_price_paid": 9.99,
+        "revenue_per_advert": 0.02,
+    }
+    summary = summarise_risk(scores, top_users=3, revenue=revenue)
+
+    assert summary["users"] == 5
+    assert summary["scored_at"] == "2018-12-03T00:00:00"
+    assert summary["revenue"] == revenue
+    tiers = {tier["risk_tier"]: tier for tier in summary["tiers"]}
+    assert [tier["risk_tier"] for tier in summary["tiers"]] == ["high", "medium", "low"]
+    # by hand: medium = u2 + u3, low = u4 + u5
+    assert (tiers["medium"]["users"], tiers["medium"]["last_rank"]) == (2, 3)
+    assert tiers["medium"]["mean_probability"] == pytest.approx(0.55)
+    assert tiers["medium"]["monthly_value"] == pytest.approx(11.0)
+    assert tiers["medium"]["expected_monthly_loss"] == pytest.approx(6.4)
+    assert tiers["low"]["min_probability"] == pytest.approx(0.1)
+    assert tiers["low"]["mean_probability"] == pytest.approx(0.15)
+    assert tiers["low"]["expected_monthly_loss"] == pytest.approx(0.5)
+    totals = summary["totals"]
+    assert totals["users"] == 5
+    assert totals["mean_probability"] == pytest.approx(2.3 / 5)
+    assert totals["monthly_value"] == pytest.approx(24.0)
+    assert totals["expected_monthly_loss"] == pytest.approx(15.0)
+
+    users = summary["scored_users"]
+    assert [user["user_id"] for user in users] == ["u1", "u2", "u3", "u4", "u5"]
+    assert users[0] == {
+        "user_id": "u1",
+        "rank": 1,
+        "churn_probability": 0.9,
+        "risk_tier": "high",
+        "level": "paid",
+        "monthly_value": 9.0,
+        "expected_monthly_loss": 8.1,
+        "reasons": ["r1", "r2", "r3"],
+    }
+    assert [user["reasons"] for user in users[1:]] == [["r1"], [], [], ["r5"]]
+    assert summary["top_users"] == [
+        {
+            key: user[key]
+            for key in ("rank", "user_id", "churn_probability", "risk_tier")
+        }
+        for user in users[:3]
+    ]

@@ -217,6 +217,54 @@ def _ceiling(ceiling_summary: dict[str, Any] | None) -> dict[str, Any] | None:
     return {name: ceiling_summary.get(key) for name, key in CEILING_FIGURES.items()}
 
 
+def _reliability_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A reliability bin: its users, mean predicted probability, observed churn rate and,
+    on a simulated log, the simulator's mean probability (None otherwise)."""
+    return {
+        "bin": row.get("bin"),
+        "n": _count(row.get("n")),
+        "mean_predicted": _number(row.get("mean_predicted")),
+        "observed_rate": _number(row.get("observed_rate")),
+        "simulator_probability": _number(row.get("simulator_probability")),
+    }
+
+
+def _calibration(
+    probability_calibration: dict[str, Any] | None,
+    ceiling_summary: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """How well the deployed model's probabilities match churn, or None when the run
+    calibrated nothing and measured no ceiling.
+
+    ``method`` and ``input`` of the calibration step, ``fitted_on`` (its plain figures:
+    rows, origins...); ``ece_vs_labels``: its expected
+    calibration error on the test rows against the observed churn; ``ece_vs_simulator``:
+    against the simulator's own probabilities (a simulated log with a ceiling, else None);
+    ``reliability``: the ceiling's table when there is one (with the simulator's column),
+    else the test rows' (that column None); ``reliability_vs_simulator`` says which.
+    """
+    if probability_calibration is None and ceiling_summary is None:
+        return None
+    calibration = probability_calibration or {}
+    test = calibration.get("test") or {}
+    ceiling = ceiling_summary or {}
+    vs_simulator = ceiling.get("calibration_reliability_vs_simulator")
+    rows = vs_simulator if vs_simulator else test.get("reliability") or []
+    return {
+        "method": calibration.get("method"),
+        "input": calibration.get("input"),
+        "fitted_on": {
+            key: value
+            for key, value in (calibration.get("fitted_on") or {}).items()
+            if isinstance(value, str | int | float)
+        },
+        "ece_vs_labels": _number(test.get("expected_calibration_error")),
+        "ece_vs_simulator": _number(ceiling.get("calibration_error_vs_simulator")),
+        "reliability_vs_simulator": bool(vs_simulator),
+        "reliability": [_reliability_row(row) for row in rows],
+    }
+
+
 def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     best_model_info: dict[str, Any],
     model_metrics: pd.DataFrame,
@@ -225,6 +273,7 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
     log_span: dict[str, Any],
     data_quality_report: dict[str, Any],
     risk_summary: dict[str, Any],
+    probability_calibration: dict[str, Any] | None = None,
     ceiling_summary: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the report page says, as plain data: the model card and the risk summary.
@@ -244,7 +293,11 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
     - ``validation``: every candidate's validation figures, best rank first;
     - ``ceiling``: the ceiling, the procedure's, the rule's and the deployed candidate's
       expected AUC-PR and ratios to it (a simulated log), or None when none was measured;
-    - ``features``: the columns the model reads; ``risk``: ``risk_summary`` as given.
+    - ``calibration``: the calibration step of the probabilities and its expected
+      calibration error against the test labels and, on a simulated log, against the
+      simulator's probabilities, with a reliability table (None when there is neither);
+    - ``features``: the columns the model reads; ``risk``: ``risk_summary`` as given
+      (tiers with their revenue at risk, the revenue assumptions, every scored user).
     """
     task = best_model_info.get("churn_task", {})
     definitions = task.get("churn_definitions", {})
@@ -296,6 +349,7 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
         "deployed": _deployed(best_model_info),
         "validation": _validation_rows(model_metrics),
         "ceiling": _ceiling(ceiling_summary),
+        "calibration": _calibration(probability_calibration, ceiling_summary),
         "features": {
             "numeric": list(columns.get("numeric", [])),
             "categorical": list(columns.get("categorical", [])),
@@ -322,8 +376,19 @@ def _format_share(value: Any, digits: int = 0) -> str:
     return "n/a" if number is None else f"{100 * number:.{digits}f} %"
 
 
-def _environment() -> Environment:
-    """Jinja2 with the package's templates, every value escaped, undefined names fatal."""
+def _format_money(value: Any) -> str:
+    """``12,345.67`` (two decimals, thousands separated), ``n/a`` for a missing value."""
+    number = _number(value)
+    return "n/a" if number is None else f"{number:,.2f}"
+
+
+def template_environment() -> Environment:
+    """Jinja2 with the package's templates, every value escaped, undefined names fatal.
+
+    Shared with the other pages of the package (the inference page), so that they can
+    import ``users_table.html.j2`` and use the filters ``num``, ``pct``, ``diff`` and
+    ``money``.
+    """
     environment = Environment(
         loader=PackageLoader("sparkify_kedro.pipelines.reporting", "templates"),
         autoescape=True,
@@ -334,6 +399,7 @@ def _environment() -> Environment:
     environment.filters["num"] = _format_number
     environment.filters["pct"] = _format_share
     environment.filters["diff"] = _format_difference
+    environment.filters["money"] = _format_money
     return environment
 
 
@@ -362,5 +428,5 @@ def render_report_page(page: dict[str, Any], **figures: go.Figure) -> str:
         }
         for index, (name, caption) in enumerate(drawn)
     ]
-    template = _environment().get_template("report_page.html.j2")
+    template = template_environment().get_template("report_page.html.j2")
     return template.render(page=page, figures=rendered, metrics=PAGE_METRICS)

@@ -2,8 +2,9 @@
 
 It needs only production datasets (``model_input_table``, ``model_metrics``,
 ``model_feature_weights``, ``best_model_info``, ``best_model_test_curve``,
-``churn_scores``, ``model_comparison``, ``modeling_split_summary``, ``log_span``,
-``data_quality_report``), so it runs on a real log. Tables (Spark aggregations) are in
+``probability_calibration``, ``churn_scores``, ``model_comparison``,
+``modeling_split_summary``, ``log_span``, ``data_quality_report``), so it runs on a real
+log. Tables (Spark aggregations) are in
 ``tables.py``, figures (plotly) in ``figures.py``, the report page in ``page.py``. The
 simulator's own figures live with the simulator (``pipelines/simulation``).
 """
@@ -157,7 +158,11 @@ def create_report_page_pipeline(with_ceiling: bool = False) -> Pipeline:
         [
             Node(
                 summarise_risk,
-                inputs=["churn_scores", "params:reporting.report_page.top_users"],
+                inputs=[
+                    "churn_scores",
+                    "params:reporting.report_page.top_users",
+                    "params:scoring.revenue",
+                ],
                 outputs="risk_summary",
                 name="summarise_risk",
             ),
@@ -171,6 +176,7 @@ def create_report_page_pipeline(with_ceiling: bool = False) -> Pipeline:
                     "log_span": "log_span",
                     "data_quality_report": "data_quality_report",
                     "risk_summary": "risk_summary",
+                    "probability_calibration": "probability_calibration",
                     **ceiling,
                 },
                 outputs="report_page_data",

@@ -1,8 +1,9 @@
 """Tables of the ``reporting`` pipeline: small aggregates of Spark data, figures' inputs.
 
 Every Spark input is reduced in Spark to a table whose size does not grow with the events
-(one row per segment value, histogram bin or score step) before it reaches pandas; the
-figures (``figures.py``) draw these tables and never touch Spark.
+(one row per segment value, histogram bin or score step; for the page, one row per scored
+user) before it reaches pandas or the driver; the figures (``figures.py``) draw these
+tables and never touch Spark.
 """
 
 from __future__ import annotations
@@ -189,13 +190,73 @@ def _iso(value: Any) -> str | None:
     return None if value is None else pd.Timestamp(value).isoformat()
 
 
-def summarise_risk(churn_scores: DataFrame, top_users: int) -> dict[str, Any]:
-    """The scored users per risk tier and the ``top_users`` most at risk, for the page.
+#: The columns of ``churn_scores`` that hold a user's reasons, strongest first.
+REASONS = ("reason_1", "reason_2", "reason_3")
+#: The money figures of the page, summed per tier and overall.
+MONEY = ("monthly_value", "expected_monthly_loss")
+#: What the page lists of every scored user (with its reasons), in this order.
+USER_COLUMNS = ("user_id", "rank", "churn_probability", "risk_tier", "level", *MONEY)
 
-    Two small Spark jobs (one row per tier, ``top_users`` rows): ``users``, ``scored_at``
-    (the latest scoring cutoff), ``tiers`` (most at risk first: ``risk_tier``, ``users``,
-    ``first_rank``, ``last_rank``, ``min_probability``, ``max_probability``) and
-    ``top_users`` (``rank``, ``user_id``, ``churn_probability``, ``risk_tier``).
+
+def _finite(value: Any) -> Any:
+    """The value, but None for NaN (JSON has no NaN; the page reads None as n/a)."""
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _scored_user(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``churn_scores`` row as the page lists it: its reasons as one list of the
+    non-empty ones (a user with fewer raising features has fewer)."""
+    return {
+        **{key: _finite(row[key]) for key in USER_COLUMNS},
+        "reasons": [row[column] for column in REASONS if row[column]],
+    }
+
+
+def _sum(values: list[Any]) -> Any:
+    """The sum of the values that are not None; None when every one is."""
+    known = [value for value in values if value is not None]
+    return sum(known) if known else None
+
+
+def _totals(tiers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every tier together: users, mean churn probability (over users) and the sums."""
+    users = sum(tier["users"] for tier in tiers)
+    weighted = _sum(
+        [
+            tier["users"] * tier["mean_probability"]
+            for tier in tiers
+            if tier["mean_probability"] is not None
+        ]
+    )
+    return {
+        "users": users,
+        "mean_probability": None if weighted is None else weighted / users,
+        **{key: _sum([tier[key] for tier in tiers]) for key in MONEY},
+    }
+
+
+def summarise_risk(
+    churn_scores: DataFrame, top_users: int, revenue: dict[str, Any]
+) -> dict[str, Any]:
+    """The scored users per risk tier with their revenue at risk, and every user, for the
+    page.
+
+    One Spark aggregation (one row per tier) and one collect of the scored users (one row
+    per user, never per event). Keys:
+
+    - ``users``, ``scored_at`` (the latest scoring cutoff);
+    - ``tiers`` (most at risk first): ``risk_tier``, ``users``, ``first_rank``,
+      ``last_rank``, ``min_probability``, ``max_probability``, ``mean_probability``,
+      ``monthly_value`` and ``expected_monthly_loss`` (both summed over the tier's users);
+    - ``totals``: the same over every tier (``users``, ``mean_probability``,
+      ``monthly_value``, ``expected_monthly_loss``);
+    - ``revenue``: the assumptions the money figures rest on (``scoring.revenue``:
+      ``currency``, ``monthly_price_paid``, ``revenue_per_advert``), as given;
+    - ``scored_users``: every scored user in rank order (``user_id``, ``rank``,
+      ``churn_probability``, ``risk_tier``, ``level``, ``monthly_value``,
+      ``expected_monthly_loss``, ``reasons``: the non-empty ``reason_1..3``);
+    - ``top_users``: the first ``top_users`` of them (``rank``, ``user_id``,
+      ``churn_probability``, ``risk_tier``).
     """
     tiers = (
         churn_scores.groupBy("risk_tier")
@@ -205,24 +266,37 @@ def summarise_risk(churn_scores: DataFrame, top_users: int) -> dict[str, Any]:
             F.max("rank").alias("last_rank"),
             F.min("churn_probability").alias("min_probability"),
             F.max("churn_probability").alias("max_probability"),
+            F.avg("churn_probability").alias("mean_probability"),
+            *(F.sum(column).alias(column) for column in MONEY),
             F.max("scored_at").alias("scored_at"),
         )
         .orderBy("first_rank")
         .collect()
     )
-    top = (
-        churn_scores.orderBy("rank", "user_id")
-        .limit(top_users)
-        .select("rank", "user_id", "churn_probability", "risk_tier")
+    users = [
+        _scored_user(row.asDict())
+        for row in churn_scores.select(*USER_COLUMNS, *REASONS)
+        .orderBy("rank", "user_id")
         .collect()
-    )
+    ]
     scored_at = max((row["scored_at"] for row in tiers), default=None)
+    tier_rows = [
+        {
+            key: _finite(value)
+            for key, value in row.asDict().items()
+            if key != "scored_at"
+        }
+        for row in tiers
+    ]
+    top_keys = ("rank", "user_id", "churn_probability", "risk_tier")
     return {
-        "users": sum(row["users"] for row in tiers),
+        "users": len(users),
         "scored_at": _iso(scored_at),
-        "tiers": [
-            {key: value for key, value in row.asDict().items() if key != "scored_at"}
-            for row in tiers
+        "tiers": tier_rows,
+        "totals": _totals(tier_rows),
+        "revenue": dict(revenue),
+        "scored_users": users,
+        "top_users": [
+            {key: user[key] for key in top_keys} for user in users[:top_users]
         ],
-        "top_users": [row.asDict() for row in top],
     }
