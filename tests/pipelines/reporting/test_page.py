@@ -13,9 +13,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from sparkify_kedro.pipelines.reporting.page import (
-    template_environment,
     assemble_report_page_data,
     render_report_page,
+    template_environment,
 )
 from sparkify_kedro.pipelines.reporting.tables import summarise_risk
 
@@ -593,9 +593,13 @@ def test_a_run_without_a_calibration_says_so():
 
 
 def _embedded_users(html: str, table_id: str = "scored-users") -> list[dict]:
-    """The users a users table embeds (its JSON script), as the page's script reads them."""
+    """The users a users table embeds (its JSON script, column by column), as dicts."""
     data = html.split(f'id="{table_id}-data">', 1)[1].split("</script>", 1)[0]
-    return json.loads(data)
+    columns = json.loads(data)  # one list per column, users in rank order
+    return [
+        dict(zip(columns, values, strict=True))
+        for values in zip(*columns.values(), strict=True)
+    ]
 
 
 def test_every_scored_user_is_embedded_once_for_the_searchable_table():
