@@ -131,11 +131,15 @@ class DevTools:
         return result["result"].get("value")
 
     def open(self, url: str) -> None:
-        """Navigate the page to ``url`` and wait for its load event (scripts run)."""
+        """Load ``url`` afresh in the page and wait for its load event (scripts run).
+
+        The page is emptied first, so that a ``url`` differing from the current one by
+        its fragment alone is loaded again rather than scrolled to."""
         self.send("Page.enable")
         self.send("Runtime.enable")
-        self.send("Page.navigate", url=url)
-        self.wait_for("Page.loadEventFired")
+        for address in ("about:blank", url):
+            self.send("Page.navigate", url=address)
+            self.wait_for("Page.loadEventFired")
 
     def click(self, selector: str) -> None:
         """Scroll the element into view and click its centre with the mouse."""
@@ -167,9 +171,7 @@ class DevTools:
 
 
 @contextmanager
-def devtools(
-    *arguments: str, profile: Path, timeout: float = 120
-) -> Iterator[DevTools]:
+def devtools(*arguments: str, profile: Path, timeout: float = 60) -> Iterator[DevTools]:
     """A headless Chromium with ``arguments`` (after the flags), its first page
     attached; closed on exit. Each call waits at most ``timeout`` seconds."""
     to_browser_read, to_browser_write = os.pipe()
