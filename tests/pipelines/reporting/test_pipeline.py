@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pyspark.sql import functions as F
+import yaml
 
 from sparkify_kedro.pipelines.reporting import create_pipeline
-from tests.kedro_helpers import kedro_session, load_dataset, run_pipeline
+from tests.kedro_helpers import (
+    PROJECT_ROOT,
+    kedro_session,
+    load_dataset,
+    run_pipeline,
+)
 
 CUTOFFS = [datetime(2018, 10, 1) + timedelta(days=7 * week) for week in range(4)]
 DEPLOYED = "LogisticRegression(regParam=0.01)/all"
@@ -43,6 +48,48 @@ BEST_MODEL_TEST_CURVE = pd.DataFrame(
         "lift": [math.nan, 2.0, 1.0],
     }
 )
+
+
+#: The calibration record modeling writes (contract of issue #34).
+PROBABILITY_CALIBRATION = {
+    "method": "platt",
+    "slope": 1.1,
+    "intercept": -0.4,
+    "input": "logit",
+    "fitted_on": {"rows": 90},
+    "test": {
+        "expected_calibration_error": 0.034,
+        "reliability": [
+            {"bin": 0, "n": 20, "mean_predicted": 0.1, "observed_rate": 0.1},
+            {"bin": 1, "n": 10, "mean_predicted": 0.6, "observed_rate": 0.5},
+        ],
+    },
+}
+
+
+def churn_scores_rows() -> pd.DataFrame:
+    """30 scored users with the columns scoring writes: u29 most at risk, even users paid
+    (value 9.0), odd ones free (value 1.0), the 3 most at risk "high", with one reason."""
+    rows = []
+    for user in range(30):
+        probability, value = user / 30, 9.0 if user % 2 == 0 else 1.0
+        rows.append(
+            {
+                "user_id": f"u{user}",
+                "churn_probability": probability,
+                "rank": 30 - user,
+                "risk_tier": "high" if user > 26 else "low",
+                "level": "paid" if user % 2 == 0 else "free",
+                "monthly_value": value,
+                "expected_monthly_loss": probability * value,
+                "reason_1": f"songs per day: {user}.00, typical 15.00",
+                "reason_2": "",
+                "reason_3": "",
+                "model": DEPLOYED,
+                "scored_at": CUTOFFS[-1],
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def model_input_rows(
@@ -118,16 +165,8 @@ def reported(spark, tmp_path_factory) -> Path:
                 }
             ),
         )
-        catalog.save(
-            "churn_scores",
-            spark.createDataFrame(
-                [
-                    (f"u{user}", user / 30, 30 - user, "high" if user > 26 else "low")
-                    for user in range(30)
-                ],
-                "user_id string, churn_probability double, rank int, risk_tier string",
-            ).withColumn("scored_at", F.lit(CUTOFFS[-1])),
-        )
+        catalog.save("churn_scores", spark.createDataFrame(churn_scores_rows()))
+        catalog.save("probability_calibration", PROBABILITY_CALIBRATION)
         # what the report page reads besides the figures
         catalog.save(
             "model_comparison",
@@ -218,4 +257,31 @@ def test_the_report_page_of_a_real_log_has_no_ceiling(reported):
     assert 'id="figure-ceiling_comparison"' not in page
     assert 'id="figure-model_comparison"' in page
     assert "<td>u29</td>" in page  # the user most at risk (rank 1)
+    assert "No calibration recorded" not in page
+    assert 'id="ece-vs-labels">0.034<' in page
     assert f"<td>{DEPLOYED}</td>" in page.split('id="origins"', 1)[1]  # its pick
+
+
+def test_the_risk_summary_gives_the_revenue_at_risk_and_every_user(reported):
+    summary = load_dataset("risk_summary", reported)
+    scores = churn_scores_rows()
+    assert summary["users"] == 30
+    parameters = yaml.safe_load(
+        (PROJECT_ROOT / "conf" / "base" / "parameters_scoring.yml").read_text()
+    )
+    assert summary["revenue"] == parameters["scoring"]["revenue"]  # the assumptions
+    high = scores[scores["risk_tier"] == "high"]  # u27 (free), u28 (paid), u29 (free)
+    tiers = {tier["risk_tier"]: tier for tier in summary["tiers"]}
+    assert tiers["high"]["monthly_value"] == pytest.approx(11.0)
+    assert tiers["high"]["expected_monthly_loss"] == pytest.approx(
+        (27 + 9 * 28 + 29) / 30
+    )
+    assert tiers["high"]["expected_monthly_loss"] == pytest.approx(
+        high["expected_monthly_loss"].sum()
+    )
+    assert summary["totals"]["expected_monthly_loss"] == pytest.approx(
+        scores["expected_monthly_loss"].sum()
+    )
+    users = summary["scored_users"]
+    assert [user["user_id"] for user in users] == [f"u{u}" for u in range(29, -1, -1)]
+    assert users[0]["reasons"] == ["songs per day: 29.00, typical 15.00"]
