@@ -23,6 +23,8 @@ from sparkify_kedro.estimators import (
     build_classifier_pipeline,
     classifier_stage,
 )
+from sparkify_kedro.feature_catalog import selected_features
+from sparkify_kedro.feature_profile import profile_features
 from sparkify_kedro.pipelines.modeling.nodes import BASELINE, MODEL
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     WEIGHT,
@@ -160,3 +162,19 @@ def build_feature_weights(
         ],
         columns=[MODEL, "feature_set", "algorithm", "feature", "kind", "value"],
     )
+
+
+def profile_training_features(
+    model_input_table: DataFrame, best_model_choice: dict[str, Any], bins: int
+) -> dict[str, Any]:
+    """The deployed model's training rows (every labelled row), feature by feature
+    (:func:`sparkify_kedro.feature_profile.profile_features`, ``bins`` buckets): every
+    feature of the frozen feature parameters, read by the model or not. Scoring takes its
+    medians and modes as the typical values of the reasons per user; inference compares a
+    new log's rows with it (drift)."""
+    feature_params = best_model_choice["feature_params"]
+    categorical = list(feature_params["categorical_features"])
+    numeric = [
+        name for name in selected_features(feature_params) if name not in categorical
+    ]
+    return profile_features(model_input_table, numeric, categorical, bins)

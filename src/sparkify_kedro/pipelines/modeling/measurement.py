@@ -182,6 +182,8 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     best_model_choice: dict[str, Any],
     split_summary: dict[str, Any],
     evaluation_params: dict[str, Any],
+    probability_calibration: dict[str, Any],
+    training_feature_profile: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """The procedure's test figures, every candidate's validation figures, paired
     comparisons, all with bootstrap intervals that resample users (a user's rows at every
@@ -192,13 +194,17 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
       (``figure`` = ``test``; the procedure's ``params`` name the candidate chosen at each
       test cutoff), then every candidate on the origins it scored (``figure`` =
       ``validation``, ``validation_rank`` 1 = the best of those that scored every origin,
-      ``chosen`` = deployed); each metric with ``_low``/``_high``;
+      ``chosen`` = deployed); each metric with ``_low``/``_high``; the deployed row's
+      ``expected_calibration_error``: its calibrated probabilities on the test origins
+      against their labels (``probability_calibration["test"]``);
     - ``rolling_origin_metrics``: the same metrics at each origin;
     - ``model_comparison``: paired AUC-PR differences on the test rows (procedure -
       each baseline) and on the validation rows (deployed - best, deployed - rule);
       ``procedure_beats_baselines`` only when every baseline's interval is above 0;
     - ``best_model_info``: the choice, then the procedure's pooled test metrics (the
-      honest figure for a model chosen this way), the test cutoffs, the comparison.
+      honest figure for a model chosen this way), the test cutoffs, the comparison, and,
+      saved with the model, its ``probability_calibration`` and the
+      ``feature_profile`` of its training rows (scoring and inference read both).
     """
     candidates = {c[MODEL]: c for c in model_candidates}
     origins = split_summary["origin_cutoffs"]
@@ -266,6 +272,11 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
                 **_metric_row(validation[model]),
                 "threshold": validation[model]["threshold"],
                 "params": json.dumps(candidate["estimator_params"], sort_keys=True),
+                "expected_calibration_error": (
+                    probability_calibration["test"]["expected_calibration_error"]
+                    if model == best_model_choice["name"]
+                    else None
+                ),
             }
         )
     confidence = evaluation_params["confidence"]
@@ -334,6 +345,8 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
         "procedure_picks": picks,
         "procedure_beats_baselines": comparison["procedure_beats_baselines"],
         "procedure_beats_rule": comparison["procedure_beats_rule"],
+        "probability_calibration": probability_calibration,
+        "feature_profile": training_feature_profile,
     }
     return model_metrics, pd.DataFrame(rolling), comparison, best_model_info
 

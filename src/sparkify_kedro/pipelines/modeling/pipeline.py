@@ -7,12 +7,14 @@ Feature sets, algorithms, grids and the simplicity order all come from
 
 from kedro.pipeline import Node, Pipeline
 
+from sparkify_kedro.pipelines.modeling.calibration import fit_probability_calibration
 from sparkify_kedro.pipelines.modeling.choice import (
     replay_choice_procedure,
     select_best_model,
 )
 from sparkify_kedro.pipelines.modeling.deployment import (
     build_feature_weights,
+    profile_training_features,
     refit_best_model,
 )
 from sparkify_kedro.pipelines.modeling.measurement import (
@@ -123,24 +125,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="replay_choice_procedure",
             ),
             Node(
-                evaluate_models,
-                inputs=[
-                    "candidate_scores",
-                    "procedure_test_scores",
-                    "model_candidates",
-                    "best_model_choice",
-                    _SPLIT,
-                    _EVALUATION,
-                ],
-                outputs=[
-                    "model_metrics",
-                    "rolling_origin_metrics",
-                    "model_comparison",
-                    "best_model_info",
-                ],
-                name="evaluate_models",
-            ),
-            Node(
                 build_best_model_test_curve,
                 inputs=["procedure_test_scores", "params:modeling.test_curve_points"],
                 outputs="best_model_test_curve",
@@ -156,6 +140,48 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="best_model",
                 name="refit_best_model",
+            ),
+            Node(
+                fit_probability_calibration,
+                inputs=[
+                    "candidate_scores",
+                    "best_model_choice",
+                    "best_model",
+                    _SPLIT,
+                    "params:modeling.calibration",
+                ],
+                outputs=["probability_calibration", "calibrated_test_probabilities"],
+                name="fit_probability_calibration",
+            ),
+            Node(
+                profile_training_features,
+                inputs=[
+                    "model_input_table",
+                    "best_model_choice",
+                    "params:modeling.feature_profile.bins",
+                ],
+                outputs="training_feature_profile",
+                name="profile_training_features",
+            ),
+            Node(
+                evaluate_models,
+                inputs=[
+                    "candidate_scores",
+                    "procedure_test_scores",
+                    "model_candidates",
+                    "best_model_choice",
+                    _SPLIT,
+                    _EVALUATION,
+                    "probability_calibration",
+                    "training_feature_profile",
+                ],
+                outputs=[
+                    "model_metrics",
+                    "rolling_origin_metrics",
+                    "model_comparison",
+                    "best_model_info",
+                ],
+                name="evaluate_models",
             ),
             Node(
                 build_feature_weights,

@@ -12,6 +12,7 @@ from sparkify_kedro.pipelines.scoring.nodes import (
     build_scoring_cutoffs,
     build_scoring_features,
     churn_scores_table,
+    estimate_monthly_value,
     score_users,
 )
 
@@ -33,16 +34,33 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 score_users,
-                inputs=["best_model", "scoring_features"],
+                inputs=[
+                    "best_model",
+                    "scoring_features",
+                    "best_model_info",
+                    "params:scoring.reasons_per_user",
+                ],
                 outputs="user_churn_probabilities",
                 name="score_users",
+            ),
+            Node(
+                estimate_monthly_value,
+                inputs=[
+                    "scoring_features",
+                    "best_model_info",
+                    "params:scoring.revenue",
+                ],
+                outputs="user_monthly_values",
+                name="estimate_monthly_value",
             ),
             Node(
                 assign_risk_tiers,
                 inputs=[
                     "user_churn_probabilities",
+                    "user_monthly_values",
                     "best_model_info",
                     "params:scoring.risk_tiers",
+                    "params:scoring.rank_by",
                 ],
                 outputs="churn_scores",
                 name="assign_risk_tiers",

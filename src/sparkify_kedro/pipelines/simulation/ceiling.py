@@ -32,6 +32,9 @@ from sparkify_kedro import evaluation
 from sparkify_kedro.events import churn_pages
 from sparkify_kedro.pipelines.simulation.generator import UserSimulator
 from sparkify_kedro.pipelines.simulation.primitives import DAY
+from sparkify_kedro.pipelines.simulation.probability_check import (
+    calibration_against_simulator,
+)
 
 USER, CUTOFF, LABEL, SCORE, MODEL = "user_id", "cutoff", "label", "score", "model"
 KEYS = [USER, CUTOFF]
@@ -220,14 +223,18 @@ def _churn_by_cutoff(rows: pd.DataFrame, test_cutoffs: pd.Index) -> list[dict]:
     ]
 
 
-def compare_with_ceiling(
+def compare_with_ceiling(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     candidate_scores: pd.DataFrame,
     procedure_test_scores: pd.DataFrame,
     simulated_churn_probabilities: DataFrame,
     model_metrics: pd.DataFrame,
     ceiling_params: dict[str, Any],
+    calibrated_test_probabilities: pd.DataFrame,
+    calibration_bins: int,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Expected AUC-PR over redrawn futures, beside the ceiling's, on two sets of rows.
+    """Expected AUC-PR over redrawn futures, beside the ceiling's, on two sets of rows;
+    the calibrated test probabilities against the simulator's
+    (:func:`~sparkify_kedro.pipelines.simulation.probability_check.calibration_against_simulator`).
 
     Every origin row gets the simulator's churn probability; labels are redrawn
     ``label_draws`` times from it (independently per row), the same draws for every model
@@ -298,6 +305,9 @@ def compare_with_ceiling(
         "probabilities_against_realised_churn": _churn_by_cutoff(rows, test_cutoffs),
         "expected_churn_rate": float(rows["churn_probability"].mean()),
         "realised_churn_rate": float(rows[LABEL].mean()),
+        **calibration_against_simulator(
+            calibrated_test_probabilities, probabilities, calibration_bins
+        ),
     }
     return table, summary
 

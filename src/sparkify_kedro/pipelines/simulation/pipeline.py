@@ -86,6 +86,8 @@ def create_ceiling_pipeline() -> Pipeline:
                     "simulated_churn_probabilities",
                     "model_metrics",
                     "params:simulation.ceiling",
+                    "calibrated_test_probabilities",
+                    "params:modeling.calibration.bins",
                 ],
                 outputs=["ceiling_comparison", "ceiling_summary"],
                 name="compare_with_ceiling",
