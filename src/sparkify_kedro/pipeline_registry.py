@@ -61,10 +61,11 @@ def create_demo_pipeline() -> Pipeline:
 
 #: What ``inference`` reads from training: the saved model and its record (windows, name).
 MODEL_DATASETS = frozenset({"best_model", "best_model_info"})
-#: Parameters ``inference`` shares with training: the same cleaning rules and risk tiers.
+#: Parameters ``inference`` shares with training: the same cleaning rules, and every
+#: scoring parameter (risk tiers, ranking, reasons, the revenue assumptions).
 #: The log's end (``churn_labeling.log_end``) is the new log's own, under ``inference.``:
 #: its ``override`` is a date of one log.
-SHARED_PARAMETERS = frozenset({"data_processing", "scoring.risk_tiers"})
+SHARED_PARAMETERS = frozenset({"data_processing", "scoring"})
 
 
 def create_inference_pipeline() -> Pipeline:
