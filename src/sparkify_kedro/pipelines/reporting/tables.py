@@ -212,6 +212,22 @@ def _scored_user(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def list_scored_users(churn_scores: DataFrame) -> list[dict[str, Any]]:
+    """Every scored user in rank order, as the users table of a page lists them
+    (``templates/users_table.html.j2``): one collect of one row per user.
+
+    Keys: ``user_id``, ``rank``, ``churn_probability``, ``risk_tier``, ``level``,
+    ``monthly_value``, ``expected_monthly_loss`` (NaN as None) and ``reasons`` (the
+    non-empty ``reason_1..3``, strongest first).
+    """
+    return [
+        _scored_user(row.asDict())
+        for row in churn_scores.select(*USER_COLUMNS, *REASONS)
+        .orderBy("rank", "user_id")
+        .collect()
+    ]
+
+
 def _sum(values: list[Any]) -> Any:
     """The sum of the values that are not None; None when every one is."""
     known = [value for value in values if value is not None]
@@ -273,12 +289,7 @@ def summarise_risk(
         .orderBy("first_rank")
         .collect()
     )
-    users = [
-        _scored_user(row.asDict())
-        for row in churn_scores.select(*USER_COLUMNS, *REASONS)
-        .orderBy("rank", "user_id")
-        .collect()
-    ]
+    users = list_scored_users(churn_scores)
     scored_at = max((row["scored_at"] for row in tiers), default=None)
     tier_rows = [
         {
