@@ -65,7 +65,15 @@ MODEL_DATASETS = frozenset({"best_model", "best_model_info"})
 #: scoring parameter (risk tiers, ranking, reasons, the revenue assumptions).
 #: The log's end (``churn_labeling.log_end``) is the new log's own, under ``inference.``:
 #: its ``override`` is a date of one log.
-SHARED_PARAMETERS = frozenset({"data_processing", "scoring"})
+SHARED_PARAMETERS = frozenset(
+    {
+        "data_processing",
+        "scoring.risk_tiers",
+        "scoring.rank_by",
+        "scoring.reasons_per_user",
+        "scoring.revenue",
+    }
+)
 
 
 def create_inference_pipeline() -> Pipeline:
