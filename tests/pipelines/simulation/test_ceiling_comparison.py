@@ -81,6 +81,21 @@ def _model_metrics():
     )
 
 
+CALIBRATION = {"bins": 10, "level_from": "latest_origin"}
+
+
+def _calibrated(keys, probability, predicted=None):
+    """The deployed candidate's calibrated test probabilities: the simulator's own unless
+    ``predicted`` says otherwise."""
+    test = (keys["cutoff"] > ORIGINS[0]).to_numpy()
+    predicted = probability if predicted is None else predicted
+    return keys[test].assign(
+        score=probability[test],
+        churn_probability=predicted[test],
+        deployed_probability=predicted[test],
+    )
+
+
 def _probabilities(spark, keys, probability):
     return spark.createDataFrame(
         keys.assign(churn_probability=probability, futures=20).drop(columns="label")
@@ -97,6 +112,8 @@ def compared(spark, rows):
         _probabilities(spark, keys, probability),
         _model_metrics(),
         PARAMS,
+        _calibrated(keys, probability),
+        CALIBRATION,
     )
 
 
@@ -180,6 +197,35 @@ def test_the_figure_shows_each_row_set_against_its_ceiling(compared):
     assert [shape.y0 for shape in figure.layout.shapes] == pytest.approx(list(ceilings))
 
 
+def test_calibration_against_the_simulators_probabilities(spark, rows, compared):
+    """The simulator's own probabilities are perfectly calibrated against themselves; a
+    constant 0.5 is off by 0.5 less the mean probability in every group."""
+    _, summary = compared
+    assert summary["calibration_error_vs_simulator"] == pytest.approx(0.0, abs=1e-12)
+    assert summary["calibration_rows"] == 2 * N_USERS
+    reliability = summary["calibration_reliability_vs_simulator"]
+    assert sum(row["n"] for row in reliability) == 2 * N_USERS
+    for row in reliability:
+        assert row["mean_predicted"] == pytest.approx(row["simulator_probability"])
+    # a perfect ranking calibrated on one draw of labels: off, but not by much
+    assert 0 < summary["perfect_ranking_calibration_error_vs_simulator"] < 0.05
+    keys, probability = rows
+    candidate_scores = _candidate_scores(keys, probability)
+    _, constant = compare_with_ceiling(
+        candidate_scores,
+        _procedure_test_scores(candidate_scores),
+        _probabilities(spark, keys, probability),
+        _model_metrics(),
+        PARAMS,
+        _calibrated(keys, probability, np.full(len(keys), 0.5)),
+        CALIBRATION,
+    )
+    test = (keys["cutoff"] > ORIGINS[0]).to_numpy()
+    assert constant["calibration_error_vs_simulator"] == pytest.approx(
+        0.5 - probability[test].mean()
+    )
+
+
 def test_an_origin_row_without_a_probability_is_a_clear_error(spark, rows):
     keys, probability = rows
     candidate_scores = _candidate_scores(keys, probability)
@@ -192,6 +238,8 @@ def test_an_origin_row_without_a_probability_is_a_clear_error(spark, rows):
             _probabilities(spark, keys.iloc[1:], probability[1:]),
             _model_metrics(),
             PARAMS,
+            _calibrated(keys, probability),
+            CALIBRATION,
         )
 
 
@@ -206,6 +254,8 @@ def test_procedure_rows_no_candidate_scored_are_a_clear_error(spark, rows):
             _probabilities(spark, keys, probability),
             _model_metrics(),
             PARAMS,
+            _calibrated(keys, probability),
+            CALIBRATION,
         )
 
 

@@ -175,11 +175,15 @@ def reliability(
     return float(error), table
 
 
-def _calibrated_origins(
+def calibrate_each_origin(
     own: pd.DataFrame, origins: list[pd.Timestamp], level_from: str
 ) -> pd.DataFrame:
     """At each origin after the first, its rows calibrated by a map fitted on the earlier
-    origins only (:func:`fit_calibration`, the latest of them setting the level)."""
+    origins only (:func:`fit_calibration`, the latest of them setting the level).
+
+    ``own``: ``user_id``, ``cutoff``, ``label`` and ``logit`` (the input of the map) of
+    every origin's rows; returns the rows after the first origin with
+    ``churn_probability``."""
     frames = []
     for index, cutoff in enumerate(origins[1:], start=1):
         earlier = own[own[CUTOFF].isin(origins[:index])]
@@ -228,7 +232,7 @@ def fit_probability_calibration(
         (own[CUTOFF] == origins[-1]).to_numpy(),
         level_from,
     )
-    test = _calibrated_origins(own, origins, level_from)
+    test = calibrate_each_origin(own, origins, level_from)
     test["deployed_probability"] = apply_platt(test["logit"].to_numpy(), deployed)
     error, table = reliability(
         test["churn_probability"].to_numpy(),

@@ -230,7 +230,7 @@ def compare_with_ceiling(  # noqa: PLR0917 (a Kedro node: inputs come by positio
     model_metrics: pd.DataFrame,
     ceiling_params: dict[str, Any],
     calibrated_test_probabilities: pd.DataFrame,
-    calibration_bins: int,
+    calibration_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Expected AUC-PR over redrawn futures, beside the ceiling's, on two sets of rows;
     the calibrated test probabilities against the simulator's
@@ -306,7 +306,10 @@ def compare_with_ceiling(  # noqa: PLR0917 (a Kedro node: inputs come by positio
         "expected_churn_rate": float(rows["churn_probability"].mean()),
         "realised_churn_rate": float(rows[LABEL].mean()),
         **calibration_against_simulator(
-            calibrated_test_probabilities, probabilities, calibration_bins
+            calibrated_test_probabilities,
+            candidate_scores.loc[candidate_scores[MODEL] == deployed, [*KEYS, LABEL]],
+            probabilities,
+            calibration_params,
         ),
     }
     return table, summary

@@ -87,7 +87,7 @@ def create_ceiling_pipeline() -> Pipeline:
                     "model_metrics",
                     "params:simulation.ceiling",
                     "calibrated_test_probabilities",
-                    "params:modeling.calibration.bins",
+                    "params:modeling.calibration",
                 ],
                 outputs=["ceiling_comparison", "ceiling_summary"],
                 name="compare_with_ceiling",
