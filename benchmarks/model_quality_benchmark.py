@@ -64,6 +64,11 @@ RULE_MARGIN = 0.01
 #: From 2,000 users, the issue's goal for the procedure's expected test AUC-PR: 0.96 x the
 #: 0.271 a learner reaches from these features (docs/ceiling_reachability.md).
 REACHABLE_GOAL = (2000, 0.26)
+#: Issue #34: the deployed model's test probabilities against the simulator's, at most this
+#: expected calibration error; the scored users' mean probability within this share of the
+#: last test cutoff's churn rate.
+CALIBRATION_GOAL = 0.03
+MEAN_PROBABILITY_TOLERANCE = 0.2
 
 
 def _interval(row: pd.Series, metric: str = "auc_pr") -> str:
@@ -91,6 +96,17 @@ def summarise(data_root: Path) -> dict:
         (data_root / "05_model_input" / "modeling_split_summary.json").read_text()
     )
     test = metrics[metrics["figure"] == "test"].set_index("model")
+    scores = pd.read_csv(data_root / "07_model_output" / "churn_scores.csv")
+    calibrated = pd.read_parquet(
+        data_root
+        / "06_models"
+        / "evaluations"
+        / "calibrated_test_probabilities.parquet"
+    )
+    last_cutoff = calibrated[calibrated["cutoff"] == calibrated["cutoff"].max()]
+    calibration = json.loads(
+        (data_root / "06_models" / "probability_calibration.json").read_text()
+    )
     return {
         "origin_cutoffs": split["origin_cutoffs"],
         "test_cutoffs": split["test_cutoffs"],
@@ -121,6 +137,19 @@ def summarise(data_root: Path) -> dict:
             "deployed_validation_expected_auc_pr"
         ],
         "rule_expected_auc_pr_at_origins": ceiling["rule_validation_expected_auc_pr"],
+        "calibration_error_vs_labels": calibration["test"][
+            "expected_calibration_error"
+        ],
+        "calibration_error_vs_simulator": ceiling["calibration_error_vs_simulator"],
+        "deployed_calibration_error_vs_simulator": ceiling[
+            "deployed_calibration_error_vs_simulator"
+        ],
+        "perfect_ranking_calibration_error_vs_simulator": ceiling[
+            "perfect_ranking_calibration_error_vs_simulator"
+        ],
+        "scored_users": len(scores),
+        "scored_mean_probability": float(scores["churn_probability"].mean()),
+        "last_test_cutoff_churn_rate": float(last_cutoff["label"].mean()),
     }
 
 
@@ -194,6 +223,21 @@ def checks(runs: list[dict]) -> list[str]:
                 f"- seed {run['seed']}, {what}: expected AUC-PR {run[model]:.3f} against "
                 f"the rule's {run[rule]:.3f} - {RULE_MARGIN}: {mark(ok)}."
             )
+    for run in runs:
+        error = run["deployed_calibration_error_vs_simulator"]
+        ratio = run["scored_mean_probability"] / run["last_test_cutoff_churn_rate"]
+        lines += [
+            f"- seed {run['seed']}, expected calibration error of the deployed map's test "
+            f"probabilities against the simulator's: {error:.3f} <= "
+            f"{CALIBRATION_GOAL}: {mark(error <= CALIBRATION_GOAL)} (calibrated on "
+            "earlier origins only: "
+            f"{run['calibration_error_vs_simulator']:.3f}; a perfect ranking calibrated "
+            f"so: {run['perfect_ranking_calibration_error_vs_simulator']:.3f}).",
+            f"- seed {run['seed']}, mean probability of the scored users "
+            f"{run['scored_mean_probability']:.3f} against the last test cutoff's churn "
+            f"rate {run['last_test_cutoff_churn_rate']:.3f} (x{ratio:.2f}), within 20 %: "
+            f"{mark(abs(ratio - 1) <= MEAN_PROBABILITY_TOLERANCE)}.",
+        ]
     users, goal = REACHABLE_GOAL
     for run in runs:
         if run["users"] >= users:
@@ -279,6 +323,26 @@ def results_section(runs: list[dict]) -> str:
             lambda r: f"{r['rule_expected_auc_pr_at_origins']:.3f}",
         ),
         (
+            "calibration error vs simulator: deployed map / earlier origins only / "
+            "perfect ranking",
+            lambda r: (
+                f"{r['deployed_calibration_error_vs_simulator']:.3f} / "
+                f"{r['calibration_error_vs_simulator']:.3f} / "
+                f"{r['perfect_ranking_calibration_error_vs_simulator']:.3f}"
+            ),
+        ),
+        (
+            "calibration error vs labels (earlier origins only)",
+            lambda r: f"{r['calibration_error_vs_labels']:.3f}",
+        ),
+        (
+            "scored users: mean probability / last test cutoff's churn rate",
+            lambda r: (
+                f"{r['scored_mean_probability']:.3f} / "
+                f"{r['last_test_cutoff_churn_rate']:.3f}"
+            ),
+        ),
+        (
             "node time: whole demo / modeling (s)",
             lambda r: f"{r['node_seconds']} / {r['modeling_node_seconds']}",
         ),
@@ -304,7 +368,7 @@ def results_section(runs: list[dict]) -> str:
             for r in runs
         ],
         "",
-        "Goals of issue #33:",
+        "Goals of issues #33 (model choice) and #34 (calibration):",
         "",
         *checks(runs),
         "",
