@@ -30,6 +30,8 @@ with probability ``return_to_music`` and otherwise draws from the same table. Se
 lead to Save Settings, Upgrade to Submit Upgrade (then level paid), Downgrade to Submit
 Downgrade (then level free), Logout to logged-out pages (Home, About, Help, Error) until
 Login. A session ends by chance after any free choice (more often for free users).
+``page_weight_factors`` multiplies the after-song weights of some pages (a shifted
+behaviour, e.g. three times as many thumbs down, to test drift detection); none by default.
 
 *Satisfaction drives churn.* At each session the current satisfaction is
 ``satisfaction + trend * weeks - decline_rate * weeks since decline_start - ad penalty
@@ -136,6 +138,22 @@ class UserSimulator:
         )
         #: Seconds from a song to the next page: its length rounded, at least one.
         self.song_seconds = [max(1, round(length)) for length in self.catalogue.lengths]
+        factors = params["page_weight_factors"] or {}
+        unknown = sorted(
+            set(factors) - {page for t in params["pages"].values() for page in t}
+        )
+        if unknown:
+            raise ValueError(
+                f"page_weight_factors: {unknown} are not pages of the `pages` tables."
+            )
+        #: The after-song page weights by level, times ``page_weight_factors`` (a shifted
+        #: behaviour; none by default).
+        self.page_weights = {
+            level: {
+                page: w * float(factors.get(page, 1.0)) for page, w in table.items()
+            }
+            for level, table in params["pages"].items()
+        }
         self.logged_out_table = transition_table(params["logged_out_pages"])
         self.guest_table = transition_table(params["guest"]["pages"])
         self.http = {
@@ -229,7 +247,7 @@ class UserSimulator:
             self.params["churn"],
             self.params["submit_upgrade"],
         )
-        weights = dict(p["pages"][level])
+        weights = dict(self.page_weights[level])
         for page, strength in p["mood_effects"].items():
             if page in weights:
                 weights[page] *= math.exp(strength * unhappy)
