@@ -124,7 +124,9 @@ def test_ranking_by_expected_loss_puts_the_costly_risk_first(spark):
     )
     assert scores["user_id"].tolist() == ["u02", "u00", "u01"]
     assert scores["expected_monthly_loss"].tolist() == pytest.approx([6.0, 5.0, 0.9])
-    by_risk = churn_scores_table(_tiered(spark, [0.5, 0.9, 0.2], values=[10.0, 1.0, 30.0]))
+    by_risk = churn_scores_table(
+        _tiered(spark, [0.5, 0.9, 0.2], values=[10.0, 1.0, 30.0])
+    )
     assert by_risk["user_id"].tolist() == ["u01", "u00", "u02"]
 
 
