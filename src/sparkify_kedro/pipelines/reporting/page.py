@@ -239,7 +239,9 @@ def _calibration(
     ``method`` and ``input`` of the calibration step, ``fitted_on`` (its plain figures:
     rows, origins...); ``ece_vs_labels``: its expected
     calibration error on the test rows against the observed churn; ``ece_vs_simulator``:
-    against the simulator's own probabilities (a simulated log with a ceiling, else None);
+    against the simulator's own probabilities (a simulated log with a ceiling, else None),
+    ``deployed_ece_vs_simulator`` (the deployed map's) and
+    ``perfect_ranking_ece_vs_simulator`` (the labels' share of it);
     ``reliability``: the ceiling's table when there is one (with the simulator's column),
     else the test rows' (that column None); ``reliability_vs_simulator`` says which.
     """
@@ -260,6 +262,12 @@ def _calibration(
         },
         "ece_vs_labels": _number(test.get("expected_calibration_error")),
         "ece_vs_simulator": _number(ceiling.get("calibration_error_vs_simulator")),
+        "deployed_ece_vs_simulator": _number(
+            ceiling.get("deployed_calibration_error_vs_simulator")
+        ),
+        "perfect_ranking_ece_vs_simulator": _number(
+            ceiling.get("perfect_ranking_calibration_error_vs_simulator")
+        ),
         "reliability_vs_simulator": bool(vs_simulator),
         "reliability": [_reliability_row(row) for row in rows],
     }
