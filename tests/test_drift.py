@@ -3,6 +3,7 @@ profile, on small hand-built rows with hand-computed values."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -140,6 +141,7 @@ def test_the_report_of_a_drifted_log(spark, training):
         "feature_columns": {"numeric": ["x"], "categorical": []},
     }
     report = report_drift_from_training(rows, info, frame, PARAMS)
+    assert json.loads(json.dumps(report)) == report  # plain JSON types only
     assert {
         key: report[key] for key in report if key not in ("features", "warning")
     } == {
@@ -204,3 +206,17 @@ def test_rare_and_new_values_share_one_bucket(spark, training):
     )
     assert c_row["psi"] == pytest.approx(expected, abs=1e-4)
     assert RARE not in profile["features"]["c"]["shares"]
+
+
+def test_no_new_row_compares_nothing(spark, training):
+    frame, profile = training
+    info = {
+        "name": "m",
+        "feature_profile": profile,
+        "feature_columns": {"numeric": ["x"], "categorical": []},
+    }
+    report = report_drift_from_training(frame.limit(0), info, frame, PARAMS)
+    assert [row["psi"] for row in report["features"]] == [None, None]
+    assert (report["scored_users"], report["unseen_share"]) == (0, None)
+    assert report["chance_psi"] is None
+    assert report["warning"] is None

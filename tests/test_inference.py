@@ -1,10 +1,13 @@
 """``inference``: a second log scored with the model of the test session's small demo.
 
 The demo trained on 80 simulated users (ids 1-80, seed 3, 2018-10-01 to 12-03). The second
-log is the simulator's next export: another seed, the four weeks to 2018-12-17, users 71-90,
-so 81-90 were never seen in training (four weeks cover the model's windows: 14 days observed,
-7 of trend). One inference run, on a copy of the demo's data root, serves every test; the
-version test then rescores from the saved clean events with an older model pinned.
+log is the simulator's next export: another seed, the four weeks to 2018-12-17, users
+71-200, so 81-200 were never seen in training (four weeks cover the model's windows: 14 days
+observed, 7 of trend; 130 users, about 110 scored, because the drift report's PSI needs
+about a hundred rows to tell a shift from chance). One inference run, on a copy of the
+demo's data root, serves every test; the version test then rescores from the saved clean
+events with an older model pinned. A second run scores the same export with three times
+as many thumbs down (``simulation.page_weight_factors``): its drift report names them.
 """
 
 from __future__ import annotations
@@ -35,18 +38,21 @@ from tests.kedro_helpers import (
 )
 
 #: The next export: another seed, ending two weeks after the training log.
-NEXT_LOG = {"seed": 11, "start": "2018-11-19", "end": "2018-12-17", "n_users": 100}
-NEXT_LOG_USERS = range(71, 91)
+NEXT_LOG = {"seed": 11, "start": "2018-11-19", "end": "2018-12-17", "n_users": 200}
+NEXT_LOG_USERS = range(71, 201)
+#: The same export, its users giving three times as many thumbs down.
+SHIFT = {"page_weight_factors": {"Thumbs Down": 3.0}}
 TRAINING_USERS = SMALL_DEMO_PARAMS["simulation"]["n_users"]
 OBSERVATION_DAYS = 14  # the demo model's, checked against its best_model_info below
 
 
-def _write_next_log(path: Path) -> None:
-    """The simulator's raw lines of ``NEXT_LOG_USERS``, gzipped, as an export would be."""
+def _write_next_log(path: Path, shift: dict | None = None) -> None:
+    """The simulator's raw lines of ``NEXT_LOG_USERS``, gzipped, as an export would be
+    (with ``shift``: those parameters changed)."""
     params = yaml.safe_load(
         (PROJECT_ROOT / "conf" / "base" / "parameters_simulation.yml").read_text()
     )["simulation"]
-    simulator = UserSimulator({**params, **NEXT_LOG})
+    simulator = UserSimulator({**params, **NEXT_LOG, **(shift or {})})
     with gzip.open(path, "wt") as log:
         for user_id in NEXT_LOG_USERS:
             log.writelines(f"{line}\n" for line in simulator.user_lines(user_id))
@@ -76,6 +82,21 @@ def run(small_demo_data_root, tmp_path_factory):
         next_log=next_log,
         training_files_before=before,
         scores=load_dataset("inference.churn_scores", data_root).toPandas(),
+    )
+
+
+@pytest.fixture(scope="module")
+def shifted_run(small_demo_data_root, tmp_path_factory):
+    """The same inference run on the next log with :data:`SHIFT`: its drift report and
+    page (the only extra inference run of the tests)."""
+    work = tmp_path_factory.mktemp("inference_shifted")
+    next_log = work / "next_export_shifted.json.gz"
+    _write_next_log(next_log, SHIFT)
+    data_root = copy_data_root(small_demo_data_root, work / "data")
+    run_pipeline("inference", data_root, {"raw_events_path": str(next_log)})
+    return SimpleNamespace(
+        drift=load_dataset("inference.drift_report", data_root),
+        page=load_dataset("inference.report_page", data_root),
     )
 
 
@@ -149,6 +170,58 @@ def test_no_training_dataset_is_touched(run):
         ("07_model_output", "inference"),
         ("08_reporting", "inference"),
     }
+
+
+def test_an_unshifted_log_does_not_drift(run):
+    """The next export of the same simulator: no feature beyond the threshold, no
+    warning; every profiled feature reported; the users new to the model counted."""
+    drift = load_dataset("inference.drift_report", run.data_root)
+    info = load_dataset("best_model_info", run.data_root)
+    profile = info["feature_profile"]
+    assert drift["warning"] is None
+    assert drift["drifted_features"] == []
+    assert {row["feature"] for row in drift["features"]} == set(profile["features"])
+    assert max(row["psi"] for row in drift["features"]) <= drift["psi_threshold"] == 0.2
+    psi = [row["psi"] for row in drift["features"]]
+    assert psi == sorted(psi, reverse=True)
+    read = {
+        *info["feature_columns"]["numeric"],
+        *info["feature_columns"]["categorical"],
+    }
+    assert {r["feature"] for r in drift["features"] if r["read_by_model"]} == read
+    assert drift["reference_rows"] == profile["rows"]
+    scored = set(run.scores["user_id"])
+    unseen = {user for user in scored if int(user) > TRAINING_USERS}
+    assert (drift["scored_users"], drift["unseen_users"]) == (len(scored), len(unseen))
+    assert drift["unseen_share"] == pytest.approx(len(unseen) / len(scored))
+
+
+def test_the_inference_page_says_no_drift_and_lists_every_user(run):
+    page = load_dataset("inference.report_page", run.data_root)
+    assert 'id="drift-none"' in page
+    assert 'id="drift-warning"' not in page
+    assert 'id="scored-users-data"' in page  # the searchable table of every user
+    for user in run.scores["user_id"]:
+        assert f'"{user}"' in page
+    log_span = load_dataset("inference.log_span", run.data_root)
+    assert log_span["log_end"] in page
+
+
+def test_a_shifted_log_names_the_shifted_features_and_the_page_warns(shifted_run):
+    """Three times as many thumbs down: the thumbs-down features drift (and discontent,
+    which counts them), nothing else; the warning names them, the page shows it."""
+    drift = shifted_run.drift
+    drifted = set(drift["drifted_features"])
+    assert {"thumbs_down", "thumbs_down_per_song"} <= drifted
+    assert all("thumbs_down" in name or "discontent" in name for name in drifted)
+    for name in drifted:
+        assert name in drift["warning"]
+    page = shifted_run.page
+    assert 'id="drift-warning"' in page
+    assert 'id="drift-none"' not in page
+    assert (
+        "thumbs_down_per_song" in page.split('id="drift-warning"')[1].split("</p>")[0]
+    )
 
 
 def _save_newer_model(data_root: Path, dropped_user: str) -> str:

@@ -14,6 +14,7 @@ from sparkify_kedro.pipeline_registry import (
     MODEL_DATASETS,
     PIPELINE_FOLDERS,
     PRODUCTION_STAGES,
+    TRAINING_ROWS,
 )
 from sparkify_kedro.pipelines import data_processing, scoring, simulation
 from tests.kedro_helpers import LAYERS, PROJECT_ROOT, kedro_session, load_dataset
@@ -67,17 +68,17 @@ def test_demo_is_simulation_then_production_then_the_ceiling():
 
 def test_inference_is_cleaning_and_scoring_under_its_own_namespace(tmp_path):
     """The same nodes as data_processing, the log's end and scoring, renamed
-    ``inference.*``; from training they read only the model and its record, and every
-    dataset they write lives in an ``inference`` folder of its layer."""
+    ``inference.*``, then the drift report and the page; from training they read only
+    the model, its record and the training rows' users, and every dataset they write
+    lives in an ``inference`` folder of its layer."""
     inference = pipelines["inference"]
     reused = _node_names(data_processing.create_pipeline() + scoring.create_pipeline())
-    assert _node_names(inference) == {
-        f"inference.{name}" for name in reused | {"determine_log_span"}
-    }
+    own = {"determine_log_span", "report_drift_from_training", "render_inference_page"}
+    assert _node_names(inference) == {f"inference.{name}" for name in reused | own}
     free_inputs = {
         name for name in inference.inputs() if not name.startswith("params:")
     }
-    assert free_inputs == {"inference.raw_events", *MODEL_DATASETS}
+    assert free_inputs == {"inference.raw_events", *MODEL_DATASETS, TRAINING_ROWS}
     written = inference.all_outputs()
     assert all(name.startswith("inference.") for name in written)
     with kedro_session(tmp_path) as session:

@@ -119,35 +119,39 @@ def feature_drift(
     (``counts``: :func:`~sparkify_kedro.feature_profile.bucket_counts` of them), in the
     merged buckets (the module doc); ``drifted`` when PSI > ``psi_threshold``;
     ``read_by_model`` when in ``model_features``; ``buckets``: how many were compared.
-    Sorted by PSI, largest first."""
+    Sorted by PSI, largest first (PSI None when ``counts`` holds no row)."""
     min_share, floor = drift_params["min_bucket_share"], drift_params["share_floor"]
     rows = []
     for name, entry in profile["features"].items():
         own = counts[counts["feature"] == name]
         total = own["count"].sum()
-        new = {b: c / total for b, c in zip(own["bucket"], own["count"], strict=True)}
+        new = {
+            b: float(c / total)
+            for b, c in zip(own["bucket"], own["count"], strict=True)
+        }
         reference = _regroup(entry["shares"], entry, min_share)
         new = _regroup(new, entry, min_share)
-        psi = population_stability_index(reference, new, floor)
+        # no new row (nobody at risk): nothing to compare
+        psi = float(population_stability_index(reference, new, floor)) if new else None
         rows.append(
             {
                 "feature": name,
-                "psi": round(psi, 4),
+                "psi": None if psi is None else round(psi, 4),
                 "buckets": len(set(reference) | set(new)),
-                "drifted": psi > drift_params["psi_threshold"],
+                "drifted": psi is not None and psi > drift_params["psi_threshold"],
                 "read_by_model": name in model_features,
             }
         )
-    return sorted(rows, key=lambda row: (-row["psi"], row["feature"]))
+    return sorted(rows, key=lambda row: (-(row["psi"] or 0), row["feature"]))
 
 
-def _chance_psi(buckets: int, new_rows: int, reference_rows: int) -> float:
+def _chance_psi(buckets: int, new_rows: int, reference_rows: int) -> float | None:
     """About the PSI two samples of these sizes from one population show by chance
     alone, with ``buckets`` buckets: ``(buckets - 1) * (1 / new + 1 / reference)`` (the
-    mean of its chi-square approximation)."""
+    mean of its chi-square approximation); None without rows."""
     if not new_rows or not reference_rows:
-        return math.inf
-    return (buckets - 1) * (1 / new_rows + 1 / reference_rows)
+        return None
+    return round((buckets - 1) * (1 / new_rows + 1 / reference_rows), 4)
 
 
 def _warning(drifted: list[dict[str, Any]], threshold: float) -> str | None:
@@ -257,7 +261,7 @@ def report_drift_from_training(
         "scored_users": scored,
         "unseen_users": unseen,
         "unseen_share": unseen / scored if scored else None,
-        "chance_psi": round(_chance_psi(most_buckets, scored, profile["rows"]), 4),
+        "chance_psi": _chance_psi(most_buckets, scored, profile["rows"]),
         "features": features,
         "drifted_features": [row["feature"] for row in drifted],
         "warning": _warning(drifted, threshold),

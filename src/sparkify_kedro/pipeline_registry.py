@@ -13,13 +13,15 @@ checks that every folder is registered).
   (the same nodes reading the ceiling's outputs too);
 - ``inference``: a new log scored by the saved model: ``data_processing``, the log's end
   and ``scoring`` under the Kedro namespace ``inference``, so every dataset it writes is
-  ``inference.<name>`` and no training dataset is touched.
+  ``inference.<name>`` and no training dataset is touched; then, outside the namespace,
+  the new log's drift from the training rows and the inference page.
 """
 
 from __future__ import annotations
 
-from kedro.pipeline import Pipeline, pipeline
+from kedro.pipeline import Node, Pipeline, pipeline
 
+from sparkify_kedro.drift import report_drift_from_training
 from sparkify_kedro.pipelines import (
     churn_labeling,
     data_processing,
@@ -29,6 +31,7 @@ from sparkify_kedro.pipelines import (
     scoring,
     simulation,
 )
+from sparkify_kedro.pipelines.reporting.inference_page import render_inference_page
 
 #: The stages that turn ``raw_events`` into scores and reports, in order.
 PRODUCTION_STAGES = (
@@ -76,17 +79,61 @@ SHARED_PARAMETERS = frozenset(
 )
 
 
+#: Where ``inference`` finds the users of the model's training rows (only ``user_id`` is
+#: read): the training run's ``model_input_table``, the rows ``feature_profile`` describes.
+TRAINING_ROWS = "model_input_table"
+
+
+def create_inference_report_pipeline() -> Pipeline:
+    """The new log against the model's training rows (``inference.drift_report``), then
+    its page (``inference.report_page``): nodes of the ``inference`` namespace written
+    here, as they read training datasets and parameters by their own names."""
+    return Pipeline(
+        [
+            Node(
+                report_drift_from_training,
+                inputs=[
+                    "inference.scoring_features",
+                    "best_model_info",
+                    TRAINING_ROWS,
+                    "params:inference.drift",
+                ],
+                outputs="inference.drift_report",
+                name="report_drift_from_training",
+                namespace="inference",
+            ),
+            Node(
+                render_inference_page,
+                inputs=[
+                    "inference.log_span",
+                    "inference.data_quality_report",
+                    "inference.drift_report",
+                    "inference.churn_scores",
+                    "best_model_info",
+                    "params:scoring.revenue",
+                ],
+                outputs="inference.report_page",
+                name="render_inference_page",
+                namespace="inference",
+            ),
+        ],
+        tags=["inference", "reporting"],
+    )
+
+
 def create_inference_pipeline() -> Pipeline:
     """Clean a new log, find its end and score it with ``best_model``, under namespace
-    ``inference``: the same nodes as training, writing ``inference.*`` datasets only."""
+    ``inference``: the same nodes as training, writing ``inference.*`` datasets only;
+    then how far the log moved from the training rows, and its page."""
     log_end = churn_labeling.create_pipeline().only_nodes("determine_log_span")
-    return pipeline(
+    scored = pipeline(
         data_processing.create_pipeline() + log_end + scoring.create_pipeline(),
         namespace="inference",
         inputs=set(MODEL_DATASETS),
         parameters=set(SHARED_PARAMETERS),
         tags=["inference"],
     )
+    return scored + create_inference_report_pipeline()
 
 
 #: Every pipeline folder: ``kedro run --pipelines <folder name>`` runs its pipeline.
