@@ -220,3 +220,16 @@ def test_no_new_row_compares_nothing(spark, training):
     assert (report["scored_users"], report["unseen_share"]) == (0, None)
     assert report["chance_psi"] is None
     assert report["warning"] is None
+
+
+def test_the_warning_says_when_the_model_reads_no_drifted_feature(spark, training):
+    _, profile = training
+    rows = spark.createDataFrame(NEW_ROWS, "user_id string, x double, c string")
+    info = {
+        "name": "m",
+        "feature_profile": profile,
+        "feature_columns": {"numeric": [], "categorical": []},
+    }
+    report = report_drift_from_training(rows, info, rows, PARAMS)
+    assert "The model reads none of them" in report["warning"]
+    assert report["unseen_users"] == 0  # the rows themselves as training rows

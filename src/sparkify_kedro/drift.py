@@ -166,12 +166,17 @@ def _warning(drifted: list[dict[str, Any]], threshold: float) -> str | None:
         for row in ordered
     )
     read = sum(row["read_by_model"] for row in drifted)
+    effect = (
+        f"{read} of them {'is' if read == 1 else 'are'} read by the model: its scores "
+        "may be less reliable here."
+        if read
+        else "The model reads none of them, but the log differs from its training log."
+    )
     return (
         f"{len(drifted)} feature{'s' if len(drifted) > 1 else ''} of this log moved "
         f"beyond the training rows' (population stability index above {threshold}): "
-        f"{named}. {read} of them {'is' if read == 1 else 'are'} read by the model: "
-        "its scores may be less reliable here. Check the log (another period, another "
-        "product, a broken export) and consider retraining on recent data."
+        f"{named}. {effect} Check the log (another period, another product, a broken "
+        "export) and consider retraining on recent data."
     )
 
 
