@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sparkify_kedro.pipelines.modeling.calibration import (
+from sparkify_kedro.calibration import (
     apply_platt,
     fit_calibration,
     fit_platt,
-    fit_probability_calibration,
     reliability,
 )
+from sparkify_kedro.pipelines.modeling.calibration import fit_probability_calibration
 
 ORIGINS = ["2018-10-29T00:00:00", "2018-11-05T00:00:00", "2018-11-12T00:00:00"]
 

@@ -18,12 +18,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from sparkify_kedro.calibration import EPSILON, calibrated_probability
 from sparkify_kedro.estimators import churn_probability
 from sparkify_kedro.features import compute_user_features, feature_window_params
-from sparkify_kedro.pipelines.modeling.calibration import (
-    EPSILON,
-    calibrated_probability,
-)
 from sparkify_kedro.windows import cutoff_frame, log_end_timestamp, users_at_risk
 
 #: ``churn_scores`` with the default ``scoring.reasons_per_user`` (3), in this order.

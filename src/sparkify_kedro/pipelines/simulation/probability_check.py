@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sparkify_kedro.pipelines.modeling.calibration import (
+from sparkify_kedro.calibration import (
     EPSILON,
     calibrate_each_origin,
     reliability,
