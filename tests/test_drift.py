@@ -87,7 +87,8 @@ def training(spark):
     assert profile["features"]["x"]["edges"] == [4.0]
     assert profile["features"]["x"]["shares"] == {"b0": 0.4, "b1": 0.4, MISSING: 0.2}
     assert profile["features"]["c"]["shares"] == {"a": 0.6, "b": 0.3, "z": 0.1}
-    return frame, profile
+    # the training users, as modeling's profile_training_features records them
+    return frame, {**profile, "user_ids": [f"t{i}" for i in range(1, 11)]}
 
 
 #: Five new rows: ``x`` b0 x3, b1 x1, missing x1; ``c`` a x2, q (never seen) x2, missing.
@@ -140,7 +141,7 @@ def test_the_report_of_a_drifted_log(spark, training):
         "feature_profile": profile,
         "feature_columns": {"numeric": ["x"], "categorical": []},
     }
-    report = report_drift_from_training(rows, info, frame, PARAMS)
+    report = report_drift_from_training(rows, info, PARAMS)
     assert json.loads(json.dumps(report)) == report  # plain JSON types only
     assert {
         key: report[key] for key in report if key not in ("features", "warning")
@@ -172,7 +173,7 @@ def test_rows_like_the_training_rows_do_not_warn(spark, training):
         "feature_profile": profile,
         "feature_columns": {"numeric": ["x"], "categorical": ["c"]},
     }
-    report = report_drift_from_training(frame, info, frame, PARAMS)
+    report = report_drift_from_training(frame, info, PARAMS)
     assert [row["psi"] for row in report["features"]] == [0, 0]
     assert [row["read_by_model"] for row in report["features"]] == [True, True]
     assert report["drifted_features"] == []
@@ -183,7 +184,7 @@ def test_rows_like_the_training_rows_do_not_warn(spark, training):
 def test_a_model_without_a_profile_stops_with_a_clear_error(spark, training):
     frame, _ = training
     with pytest.raises(ValueError, match="holds no feature_profile"):
-        report_drift_from_training(frame, {"name": "old"}, frame, PARAMS)
+        report_drift_from_training(frame, {"name": "old"}, PARAMS)
 
 
 def test_rare_and_new_values_share_one_bucket(spark, training):
@@ -215,7 +216,7 @@ def test_no_new_row_compares_nothing(spark, training):
         "feature_profile": profile,
         "feature_columns": {"numeric": ["x"], "categorical": []},
     }
-    report = report_drift_from_training(frame.limit(0), info, frame, PARAMS)
+    report = report_drift_from_training(frame.limit(0), info, PARAMS)
     assert [row["psi"] for row in report["features"]] == [None, None]
     assert (report["scored_users"], report["unseen_share"]) == (0, None)
     assert report["chance_psi"] is None
@@ -227,9 +228,10 @@ def test_the_warning_says_when_the_model_reads_no_drifted_feature(spark, trainin
     rows = spark.createDataFrame(NEW_ROWS, "user_id string, x double, c string")
     info = {
         "name": "m",
-        "feature_profile": profile,
+        # the new rows' own users as the training users
+        "feature_profile": {**profile, "user_ids": ["t1", "t2", "t3", "n1", "n2"]},
         "feature_columns": {"numeric": [], "categorical": []},
     }
-    report = report_drift_from_training(rows, info, rows, PARAMS)
+    report = report_drift_from_training(rows, info, PARAMS)
     assert "The model reads none of them" in report["warning"]
     assert report["unseen_users"] == 0  # the rows themselves as training rows

@@ -14,7 +14,6 @@ from sparkify_kedro.pipeline_registry import (
     MODEL_DATASETS,
     PIPELINE_FOLDERS,
     PRODUCTION_STAGES,
-    TRAINING_ROWS,
 )
 from sparkify_kedro.pipelines import data_processing, scoring, simulation
 from tests.kedro_helpers import LAYERS, PROJECT_ROOT, kedro_session, load_dataset
@@ -78,7 +77,7 @@ def test_inference_is_cleaning_and_scoring_under_its_own_namespace(tmp_path):
     free_inputs = {
         name for name in inference.inputs() if not name.startswith("params:")
     }
-    assert free_inputs == {"inference.raw_events", *MODEL_DATASETS, TRAINING_ROWS}
+    assert free_inputs == {"inference.raw_events", *MODEL_DATASETS}
     written = inference.all_outputs()
     assert all(name.startswith("inference.") for name in written)
     with kedro_session(tmp_path) as session:

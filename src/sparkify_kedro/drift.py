@@ -180,15 +180,13 @@ def _warning(drifted: list[dict[str, Any]], threshold: float) -> str | None:
     )
 
 
-def _flag_training_users(rows: DataFrame, training_rows: DataFrame) -> DataFrame:
+def _flag_training_users(rows: DataFrame, training_user_ids: list[str]) -> DataFrame:
     """``rows`` with :data:`SEEN_IN_TRAINING` = ``yes`` when their user has a training
-    row, else ``no`` (a left join on the training rows' distinct users)."""
-    seen = (
-        training_rows.select("user_id")
-        .distinct()
-        .withColumn(SEEN_IN_TRAINING, F.lit("yes"))
-    )
-    return rows.join(seen, "user_id", "left").withColumn(
+    row, else ``no`` (a left join on the training users, broadcast: one per user)."""
+    seen = rows.sparkSession.createDataFrame(
+        [(user,) for user in training_user_ids], "user_id string"
+    ).withColumn(SEEN_IN_TRAINING, F.lit("yes"))
+    return rows.join(F.broadcast(seen), "user_id", "left").withColumn(
         SEEN_IN_TRAINING, F.coalesce(F.col(SEEN_IN_TRAINING), F.lit("no"))
     )
 
@@ -196,13 +194,12 @@ def _flag_training_users(rows: DataFrame, training_rows: DataFrame) -> DataFrame
 def report_drift_from_training(
     scoring_features: DataFrame,
     best_model_info: dict[str, Any],
-    training_rows: DataFrame,
     drift_params: dict[str, Any],
 ) -> dict[str, Any]:
     """How far the new log's scoring rows (one per scored user) moved from the deployed
     model's training rows: PSI per feature against ``best_model_info["feature_profile"]``
-    (the module doc), and the scored users with no training row (``training_rows``: the
-    training log's ``model_input_table``, of which only ``user_id`` is read).
+    (the module doc), and the scored users with no training row (the profile's
+    ``user_ids``: the model's own, whatever version is pinned).
 
     One Spark job: the rows' buckets, every feature and the seen / unseen flag counted in
     one aggregation (:func:`~sparkify_kedro.feature_profile.bucket_counts`).
@@ -224,7 +221,7 @@ def report_drift_from_training(
     ``read_by_model``; PSI largest first), ``drifted_features`` and ``warning`` (a plain
     sentence, None when no feature drifted).
     """
-    if "feature_profile" not in best_model_info:
+    if "user_ids" not in best_model_info.get("feature_profile", {}):
         raise ValueError(
             f"best_model_info of {best_model_info.get('name', 'the model')} holds no "
             "feature_profile: it predates drift checks. Retrain it (kedro run "
@@ -235,7 +232,7 @@ def report_drift_from_training(
         "features": {**profile["features"], SEEN_IN_TRAINING: {"kind": "categorical"}}
     }
     counts = bucket_counts(
-        _flag_training_users(scoring_features, training_rows), with_flag
+        _flag_training_users(scoring_features, profile["user_ids"]), with_flag
     )
     flags = counts[counts["feature"] == SEEN_IN_TRAINING]
     scored = int(flags["count"].sum())

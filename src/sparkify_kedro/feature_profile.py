@@ -9,12 +9,10 @@ same buckets in one Spark job, so that two populations can be compared bucket by
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import add
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 #: The bucket of a missing value (null, or NaN for a double), numeric or categorical.
@@ -23,26 +21,32 @@ MISSING = "missing"
 QUANTILE_ERROR = 0.001
 
 
-def _missing(column: Column) -> Column:
-    return column.isNull() | F.isnan(column)
+def _quoted(text: str) -> str:
+    """``text`` as a Spark SQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _numeric_bucket(column: Column, edges: list[float]) -> Column:
+def _numeric_bucket(column: str, edges: list[float]) -> str:
     """``b<i>``: ``i`` = the number of ``edges`` below the value (buckets are closed on
     the right: a value equal to an edge falls in the lower bucket); ``missing`` for
-    null or NaN."""
-    index = reduce(
-        add, [F.when(column > edge, 1).otherwise(0) for edge in edges], F.lit(0)
-    )
-    return F.when(_missing(column.cast("double")), F.lit(MISSING)).otherwise(
-        F.concat(F.lit("b"), index.cast("string"))
+    null or NaN. A Spark SQL expression: built as one string, it costs one parse, where
+    as many ``Column`` objects cost a call to the JVM each (seconds for 50 features)."""
+    value = f"CAST(`{column}` AS DOUBLE)"
+    above = [
+        f"CASE WHEN {value} > CAST('{edge!r}' AS DOUBLE) THEN 1 ELSE 0 END"
+        for edge in edges
+    ]
+    index = " + ".join(above) or "0"
+    return (
+        f"CASE WHEN {value} IS NULL OR isnan({value}) THEN {_quoted(MISSING)} "
+        f"ELSE concat('b', CAST({index} AS STRING)) END"
     )
 
 
-def _bucket(column: str, entry: dict[str, Any]) -> Column:
+def _bucket(column: str, entry: dict[str, Any]) -> str:
     if entry["kind"] == "numeric":
-        return _numeric_bucket(F.col(column), entry["edges"])
-    return F.coalesce(F.col(column).cast("string"), F.lit(MISSING))
+        return _numeric_bucket(column, entry["edges"])
+    return f"coalesce(CAST(`{column}` AS STRING), {_quoted(MISSING)})"
 
 
 def bucket_counts(rows: DataFrame, profile: dict[str, Any]) -> pd.DataFrame:
@@ -53,15 +57,13 @@ def bucket_counts(rows: DataFrame, profile: dict[str, Any]) -> pd.DataFrame:
     holding rows are listed. The result has one row per feature and bucket: it does not
     grow with ``rows``.
     """
-    pairs = F.explode(
-        F.array(
-            *[
-                F.struct(
-                    F.lit(name).alias("feature"), _bucket(name, entry).alias("bucket")
-                )
-                for name, entry in profile["features"].items()
-            ]
+    pairs = F.expr(
+        "explode(array("
+        + ", ".join(
+            f"named_struct('feature', {_quoted(name)}, 'bucket', {_bucket(name, entry)})"
+            for name, entry in profile["features"].items()
         )
+        + "))"
     ).alias("pair")
     counted = (
         rows.select(pairs)

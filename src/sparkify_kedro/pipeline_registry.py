@@ -79,11 +79,6 @@ SHARED_PARAMETERS = frozenset(
 )
 
 
-#: Where ``inference`` finds the users of the model's training rows (only ``user_id`` is
-#: read): the training run's ``model_input_table``, the rows ``feature_profile`` describes.
-TRAINING_ROWS = "model_input_table"
-
-
 def create_inference_report_pipeline() -> Pipeline:
     """The new log against the model's training rows (``inference.drift_report``), then
     its page (``inference.report_page``): nodes of the ``inference`` namespace written
@@ -95,7 +90,6 @@ def create_inference_report_pipeline() -> Pipeline:
                 inputs=[
                     "inference.scoring_features",
                     "best_model_info",
-                    TRAINING_ROWS,
                     "params:inference.drift",
                 ],
                 outputs="inference.drift_report",

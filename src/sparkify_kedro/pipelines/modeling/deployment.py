@@ -169,12 +169,17 @@ def profile_training_features(
 ) -> dict[str, Any]:
     """The deployed model's training rows (every labelled row), feature by feature
     (:func:`sparkify_kedro.feature_profile.profile_features`, ``bins`` buckets): every
-    feature of the frozen feature parameters, read by the model or not. Scoring takes its
+    feature of the frozen feature parameters, read by the model or not; and
+    ``user_ids``, the users of those rows (one collect, a row per user). Scoring takes the
     medians and modes as the typical values of the reasons per user; inference compares a
-    new log's rows with it (drift)."""
+    new log's rows with it (drift, and the share of users never seen in training)."""
     feature_params = best_model_choice["feature_params"]
     categorical = list(feature_params["categorical_features"])
     numeric = [
         name for name in selected_features(feature_params) if name not in categorical
     ]
-    return profile_features(model_input_table, numeric, categorical, bins)
+    users = model_input_table.select("user_id").distinct().collect()
+    return {
+        **profile_features(model_input_table, numeric, categorical, bins),
+        "user_ids": sorted(row["user_id"] for row in users),
+    }
