@@ -22,8 +22,6 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
-from scipy.optimize import brentq
-from sklearn.linear_model import LogisticRegression
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +50,10 @@ def fit_platt(inputs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     (unregularised). A constant input, or a slope below 0 (scores that rank churners
     lower out of time), gives slope 0: every user gets the observed churn rate."""
     if np.ptp(inputs) > 0:
+        # imported here: Spark's Python workers import this module with the pipelines'
+        # packages, and scikit-learn would add 2.5 s to every worker's start
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
         model = LogisticRegression(C=np.inf).fit(inputs.reshape(-1, 1), labels)
         slope = float(model.coef_[0, 0])
         if slope > 0:
@@ -67,6 +69,8 @@ def fit_platt(inputs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 def _latest_level(inputs: np.ndarray, labels: np.ndarray, slope: float) -> float | None:
     """The intercept that makes the mean of ``sigmoid(slope * inputs + intercept)`` equal
     the churn rate of ``labels`` (None when they hold one class only)."""
+    from scipy.optimize import brentq  # noqa: PLC0415 (as fit_platt's scikit-learn)
+
     churners = labels.sum()
     if churners in (0, len(labels)):
         return None
