@@ -5,8 +5,8 @@ Shared by modeling (which fits the deployed model's map on its out-of-time score
 ceiling (which checks it against the simulator's probabilities).
 
 The map: ``p = 1 / (1 + exp(-(slope * x + intercept)))``, ``x`` the logit of a raw churn
-probability. The slope comes from every row given (scikit-learn's unregularised logistic
-regression); with ``level_from: latest_origin`` the intercept is then refitted on the
+probability. The slope comes from every row given (an unregularised logistic regression,
+its maximum likelihood by Newton's method); with ``level_from: latest_origin`` the intercept is then refitted on the
 latest origin's rows alone, so that their mean probability equals their churn rate
 (recalibration in the large): the churn rate drifts between cutoffs, and a level pooled
 over every origin lags behind it.
@@ -45,23 +45,39 @@ def _rate_logit(labels: np.ndarray) -> float:
     return float(math.log(rate / (1 - rate)))
 
 
+def _logistic_mle(
+    design: np.ndarray, labels: np.ndarray, offset: np.ndarray
+) -> np.ndarray | None:
+    """Coefficients of the unregularised logistic regression of ``labels`` on ``design``
+    (plus a fixed ``offset``), by Newton's method: the maximum likelihood, or None when it
+    does not exist (separable rows). Two coefficients at most here: a few microseconds,
+    where importing scikit-learn for them costs 2.5 s (in every Spark Python worker too,
+    which imports this module with the pipelines' packages)."""
+    coefficients = np.zeros(design.shape[1])
+    for _ in range(100):
+        p = sigmoid(design @ coefficients + offset)
+        gradient = design.T @ (labels - p)
+        hessian = design.T @ (design * (p * (1 - p))[:, None])
+        step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        coefficients = coefficients + step
+        if np.max(np.abs(step)) < 1e-10:
+            return coefficients
+    return None
+
+
 def fit_platt(inputs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """``(slope, intercept)`` of the logistic regression of ``labels`` on ``inputs``
     (unregularised). A constant input, or a slope below 0 (scores that rank churners
     lower out of time), gives slope 0: every user gets the observed churn rate."""
     if np.ptp(inputs) > 0:
-        # imported here: Spark's Python workers import this module with the pipelines'
-        # packages, and scikit-learn would add 2.5 s to every worker's start
-        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
-
-        model = LogisticRegression(C=np.inf).fit(inputs.reshape(-1, 1), labels)
-        slope = float(model.coef_[0, 0])
-        if slope > 0:
-            return slope, float(model.intercept_[0])
+        design = np.column_stack([inputs, np.ones(len(inputs))])
+        fitted = _logistic_mle(design, labels.astype(float), np.zeros(len(inputs)))
+        if fitted is not None and fitted[0] > 0:
+            return float(fitted[0]), float(fitted[1])
         logger.warning(
-            "The deployed candidate's out-of-time scores fall as churn rises (Platt "
-            "slope %.3g): its probabilities are the churn rate for everyone.",
-            slope,
+            "The deployed candidate's out-of-time scores do not rise with churn (Platt "
+            "slope %s): its probabilities are the churn rate for everyone.",
+            "undefined" if fitted is None else f"{fitted[0]:.3g}",
         )
     return 0.0, _rate_logit(labels)
 
@@ -69,14 +85,12 @@ def fit_platt(inputs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 def _latest_level(inputs: np.ndarray, labels: np.ndarray, slope: float) -> float | None:
     """The intercept that makes the mean of ``sigmoid(slope * inputs + intercept)`` equal
     the churn rate of ``labels`` (None when they hold one class only)."""
-    from scipy.optimize import brentq  # noqa: PLC0415 (as fit_platt's scikit-learn)
-
-    churners = labels.sum()
-    if churners in (0, len(labels)):
+    if labels.sum() in (0, len(labels)):
         return None
-    return float(
-        brentq(lambda b: sigmoid(slope * inputs + b).sum() - churners, -50.0, 50.0)
+    (level,) = _logistic_mle(
+        np.ones((len(inputs), 1)), labels.astype(float), slope * inputs
     )
+    return float(level)
 
 
 def fit_calibration(

@@ -9,7 +9,7 @@ candidate's **rolling-origin scores**: each scored by a model that never saw tha
 labels. Two parameters, so a few hundred rows and a few dozen churners fit it (isotonic
 regression needs more).
 
-The slope comes from every origin (scikit-learn's unregularised logistic regression); with
+The slope comes from every origin (an unregularised logistic regression); with
 ``level_from: latest_origin`` the intercept is then refitted on the latest origin alone, so
 that the mean probability there equals its churn rate (recalibration in the large). The
 churn rate drifts between cutoffs (on the simulated logs it rises by about a fifth from one
