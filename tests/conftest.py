@@ -203,8 +203,10 @@ LONGEST_UNITS = (
     "tests/pipelines/data_processing",
     "tests/pipelines/simulation",
     "tests/pipelines/modeling",
+    "tests/test_inference.py",
     "tests/notebooks",
     "tests/viz",
+    "tests/pipelines/reporting",
 )
 
 

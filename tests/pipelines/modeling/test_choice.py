@@ -204,7 +204,11 @@ def _measured(strengths: dict[str, float]) -> tuple:
     table = _table(_scores(labels, strengths), labels)
     choice = select_best_model(table, CANDIDATES, SPLIT, EVALUATION, TASK, {})
     replayed = replay_choice_procedure(table, CANDIDATES, SPLIT, EVALUATION)
-    measured = evaluate_models(table, replayed, CANDIDATES, choice, SPLIT, EVALUATION)
+    calibration = {"method": "platt", "test": {"expected_calibration_error": 0.02}}
+    profile = {"rows": len(table), "features": {}, "user_ids": []}
+    measured = evaluate_models(
+        table, replayed, CANDIDATES, choice, SPLIT, EVALUATION, calibration, profile
+    )
     return labels, replayed, *measured
 
 

@@ -522,6 +522,8 @@ def test_the_calibration_is_shown_against_the_labels_without_a_ceiling():
         "fitted_on": {"rows": 300, "origins": 3, "churners": 40},
         "ece_vs_labels": 0.021,
         "ece_vs_simulator": None,
+        "deployed_ece_vs_simulator": None,
+        "perfect_ranking_ece_vs_simulator": None,
         "reliability_vs_simulator": False,
         "reliability": [
             {
@@ -557,6 +559,8 @@ def test_the_calibration_is_shown_against_the_simulator_with_a_ceiling():
     ceiling = {
         **CEILING_SUMMARY,
         "calibration_error_vs_simulator": 0.012,
+        "deployed_calibration_error_vs_simulator": 0.009,
+        "perfect_ranking_calibration_error_vs_simulator": 0.007,
         "calibration_reliability_vs_simulator": [
             {
                 "bin": 0,
@@ -581,6 +585,8 @@ def test_the_calibration_is_shown_against_the_simulator_with_a_ceiling():
     text = _text(render_report_page(page))
     assert "expected calibration error 0.012 against the simulator's own" in text
     assert "0.012 against the simulator's own churn probabilities" in text
+    assert "0.009 with the deployed map" in text
+    assert "keeps 0.007: what one draw of labels alone costs" in text
     assert "simulator's mean probability 0 120 0.060 0.050 0.055" in text
 
 

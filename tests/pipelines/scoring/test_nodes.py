@@ -161,7 +161,8 @@ PROFILE = {
 }
 
 
-def _linear_model(spark):
+@pytest.fixture(scope="module")
+def linear_model(spark):
     """A logistic regression on the two raw features, fitted on a few rows."""
     rows = spark.createDataFrame(
         [
@@ -197,8 +198,8 @@ def _info(slope, intercept):
     }
 
 
-def test_reasons_are_the_exact_terms_of_a_linear_model(spark):
-    model = _linear_model(spark)
+def test_reasons_are_the_exact_terms_of_a_linear_model(spark, linear_model):
+    model = linear_model
     w_rate, w_errors = model.stages[-1].coefficients.toArray()
     assert w_rate > 0 and w_errors > 0
     features = spark.createDataFrame(
@@ -241,8 +242,8 @@ def test_reasons_are_the_exact_terms_of_a_linear_model(spark):
     assert scores["both"]["scored_at"] == SCORED_AT
 
 
-def test_probabilities_go_through_the_recorded_calibration(spark):
-    model = _linear_model(spark)
+def test_probabilities_go_through_the_recorded_calibration(spark, linear_model):
+    model = linear_model
     features = spark.createDataFrame(
         [("a", SCORED_AT, 0.3, 5), ("b", SCORED_AT, 0.05, 1)],
         "user_id string, cutoff timestamp, thumbs_down_per_song double, errors long",
