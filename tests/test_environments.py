@@ -9,7 +9,7 @@ from omegaconf.errors import InterpolationResolutionError
 from pyspark.sql import functions as F
 
 from sparkify_kedro import settings
-from sparkify_kedro.pipelines.modeling.small_jobs import session_settings
+from sparkify_kedro.spark_tuning import session_settings
 from tests.kedro_helpers import PROJECT_ROOT, kedro_session
 
 

@@ -23,12 +23,13 @@ import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from sparkify_kedro.columns import CUTOFF, LABEL, USER
+
 logger = logging.getLogger(__name__)
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before their logit (a forest can
 #: say 0 or 1).
 EPSILON = 1e-6
-USER, CUTOFF, LABEL = "user_id", "cutoff", "label"
 
 
 def logit(probabilities: np.ndarray) -> np.ndarray:

@@ -35,7 +35,8 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.ml.param import Params
 from pyspark.sql import Column
 
-LABEL = "label"
+from sparkify_kedro.columns import LABEL
+
 ASSEMBLED = "assembled_features"
 SCALED = "scaled_features"
 PROBABILITY = "probability"

@@ -27,11 +27,11 @@ from sparkify_kedro.pipelines.modeling.nodes import (
 )
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     at_cutoffs,
-    fitting_partitions,
     origin_rows,
     plan_rolling_origin,
     prepare_modeling_rows,
 )
+from sparkify_kedro.spark_tuning import fitting_partitions
 from tests.pipelines.modeling.conftest import (
     CUTOFFS,
     FAST_ALGORITHMS,

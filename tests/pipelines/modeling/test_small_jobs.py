@@ -6,20 +6,20 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
+from sparkify_kedro.columns import SCORE
 from sparkify_kedro.estimators import build_classifier_pipeline, classifier_pipeline
 from sparkify_kedro.pipelines.modeling.rolling_origin import WEIGHT, with_class_weights
-from sparkify_kedro.pipelines.modeling.small_jobs import (
+from sparkify_kedro.pipelines.modeling.tuning import (
+    fit_grid,
+    prepare_training_set,
+    scored,
+)
+from sparkify_kedro.spark_tuning import (
     INTERPRETED_EXPRESSIONS,
     interpreted_expressions,
     interprets,
     materialised,
     small_query_settings,
-)
-from sparkify_kedro.pipelines.modeling.tuning import (
-    SCORE,
-    fit_grid,
-    prepare_training_set,
-    scored,
 )
 
 from .conftest import CUTOFFS, FAST_ALGORITHMS, FEATURE_COLUMNS

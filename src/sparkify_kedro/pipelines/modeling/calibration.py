@@ -40,9 +40,8 @@ from sparkify_kedro.calibration import (
     logit,
     reliability,
 )
+from sparkify_kedro.columns import CUTOFF, LABEL, SCORE, USER
 from sparkify_kedro.estimators import classifier_stage
-from sparkify_kedro.pipelines.modeling.rolling_origin import CUTOFF, LABEL, USER
-from sparkify_kedro.pipelines.modeling.tuning import SCORE
 
 #: ``calibrated_test_probabilities``: the deployed candidate's calibrated out-of-time
 #: probability (``churn_probability``) of every test (user, cutoff), its raw ``score``.

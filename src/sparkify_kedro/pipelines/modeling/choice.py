@@ -22,11 +22,9 @@ import numpy as np
 import pandas as pd
 
 from sparkify_kedro import evaluation
-from sparkify_kedro.pipelines.modeling.nodes import BASE_RATE, MODEL, ONE_RULE
-from sparkify_kedro.pipelines.modeling.rolling_origin import CUTOFF, LABEL, USER
-from sparkify_kedro.pipelines.modeling.tuning import SCORE
+from sparkify_kedro.columns import CUTOFF, LABEL, MODEL, PREDICTION, SCORE, USER
+from sparkify_kedro.pipelines.modeling.nodes import BASE_RATE, ONE_RULE
 
-PREDICTION = "prediction"
 #: The columns of the procedure's test scores (one row per test (user, cutoff)).
 PROCEDURE_SCORE_COLUMNS = [USER, CUTOFF, LABEL, SCORE, PREDICTION, MODEL]
 

@@ -17,6 +17,7 @@ from pyspark.ml.feature import Imputer, SQLTransformer, VectorAssembler
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from sparkify_kedro.columns import MODEL
 from sparkify_kedro.estimators import (
     ASSEMBLED,
     LABEL,
@@ -25,15 +26,17 @@ from sparkify_kedro.estimators import (
 )
 from sparkify_kedro.feature_catalog import selected_features
 from sparkify_kedro.feature_profile import profile_features
-from sparkify_kedro.pipelines.modeling.nodes import BASELINE, MODEL
+from sparkify_kedro.pipelines.modeling.nodes import BASELINE
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
     WEIGHT,
-    fitting_partitions,
-    in_stable_order,
     with_class_weights,
 )
-from sparkify_kedro.pipelines.modeling.small_jobs import small_query_settings
 from sparkify_kedro.pipelines.modeling.tuning import fit_grid
+from sparkify_kedro.spark_tuning import (
+    fitting_partitions,
+    in_stable_order,
+    small_query_settings,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sparkify_kedro import evaluation
+from sparkify_kedro.columns import CUTOFF, LABEL, MODEL, SCORE, USER
 from sparkify_kedro.pipelines.modeling.choice import (
     PREDICTION,
     predict,
@@ -24,9 +25,7 @@ from sparkify_kedro.pipelines.modeling.choice import (
     scores_on,
     threshold_of,
 )
-from sparkify_kedro.pipelines.modeling.nodes import BASELINE, MODEL
-from sparkify_kedro.pipelines.modeling.rolling_origin import CUTOFF, LABEL, USER
-from sparkify_kedro.pipelines.modeling.tuning import SCORE
+from sparkify_kedro.pipelines.modeling.nodes import BASELINE
 
 #: The test metrics of every model, each with its bootstrap interval.
 METRIC_COLUMNS = list(evaluation.BOOTSTRAP_METRICS)

@@ -23,32 +23,26 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sparkify_kedro import evaluation
-from sparkify_kedro.estimators import (
-    LABEL,
-    classifier_pipeline,
-)
+from sparkify_kedro.columns import CUTOFF, LABEL, MODEL, SCORE, USER
+from sparkify_kedro.estimators import classifier_pipeline
 from sparkify_kedro.pipelines.modeling.rolling_origin import (
-    CUTOFF,
-    USER,
     WEIGHT,
     origin_rows,
 )
-from sparkify_kedro.pipelines.modeling.small_jobs import small_query_settings
 from sparkify_kedro.pipelines.modeling.tuning import (
-    SCORE,
     TrainingSet,
     grid_points,
     in_parallel,
     prepare_training_set,
     scored,
 )
+from sparkify_kedro.spark_tuning import small_query_settings
 
 logger = logging.getLogger(__name__)
 
 BASELINE = evaluation.BASELINE
 #: The baselines, by their key in ``modeling.choice.simplicity_order``.
 BASE_RATE, ONE_RULE = "always_no_churn", "one_rule"
-MODEL = "model"
 #: The columns of every candidate's scores (one row per origin (user, cutoff)).
 SCORE_COLUMNS = [MODEL, USER, CUTOFF, LABEL, SCORE]
 
@@ -165,7 +159,7 @@ def prepare_origin_sets(
     (``tuning.TrainingSet``), ``parallelism`` sets at a time. Returns ``{feature_set:
     [set of each origin, in the plan's order]}`` for the feature sets of the classifier
     candidates. Its queries run interpreted when the plan's rows are few
-    (``query_execution``, ``small_jobs.py``).
+    (``query_execution``, ``sparkify_kedro.spark_tuning``).
     """
     feature_set_columns = {
         c["feature_set"]: c["feature_columns"]

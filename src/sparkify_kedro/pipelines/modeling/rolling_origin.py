@@ -11,16 +11,17 @@ after the first are the *test cutoffs* of the choosing procedure (``choice.py``)
 from __future__ import annotations
 
 import logging
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from sparkify_kedro.columns import CUTOFF, LABEL
+from sparkify_kedro.spark_tuning import fitting_partitions, in_stable_order
+
 logger = logging.getLogger(__name__)
 
-USER, CUTOFF, LABEL = "user_id", "cutoff", "label"
 WEIGHT = "class_weight"
 
 
@@ -124,40 +125,6 @@ def with_class_weights(rows: DataFrame, n: int, churners: int) -> DataFrame:
         WEIGHT,
         F.when(F.col(LABEL) == 1, F.lit(churn_weight)).otherwise(F.lit(stay_weight)),
     )
-
-
-def fitting_partitions(n_rows: int, training_partitions: dict[str, Any]) -> int:
-    """How many partitions ``n_rows`` rows are fitted on (``modeling.training_partitions``).
-
-    ``partitions``, when set, decides; otherwise one partition per ``rows_per_partition``
-    rows, at least one. Spark ML on small data is job overhead: one partition makes each
-    optimiser pass a single task, and more only pay once a partition's share of a pass
-    costs more than a task does.
-    """
-    override = training_partitions.get("partitions")
-    if override is not None:
-        if int(override) < 1:
-            raise ValueError(
-                f"modeling.training_partitions.partitions must be >= 1, got {override}."
-            )
-        return int(override)
-    per_partition = int(training_partitions["rows_per_partition"])
-    if per_partition < 1:
-        raise ValueError(
-            "modeling.training_partitions.rows_per_partition must be >= 1, "
-            f"got {per_partition}."
-        )
-    return max(1, math.ceil(n_rows / per_partition))
-
-
-def in_stable_order(rows: DataFrame, partitions: int) -> DataFrame:
-    """``rows`` hash-partitioned by user and sorted by (user, cutoff) in each partition.
-
-    Tree ensembles draw bootstrap samples per partition in row order, and every learner
-    adds partial sums in row order: a fixed placement and order make a fit independent of
-    how upstream shuffles happened to arrive (local[*] or a cluster, one run or the next).
-    """
-    return rows.repartition(partitions, USER).sortWithinPartitions(USER, CUTOFF)
 
 
 def prepare_modeling_rows(

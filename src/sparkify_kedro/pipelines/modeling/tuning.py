@@ -21,14 +21,14 @@ from pyspark.ml.tuning import ParamGridBuilder
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from sparkify_kedro.columns import SCORE
 from sparkify_kedro.estimators import (
     PROBABILITY,
     churn_probability,
     preprocessing_pipeline,
 )
-from sparkify_kedro.pipelines.modeling.small_jobs import materialised, without_lineage
+from sparkify_kedro.spark_tuning import materialised, without_lineage
 
-SCORE = "score"
 #: Whether a row of a training set is one its models are fitted on.
 FITTING = "is_fitting_row"
 Item, Result = TypeVar("Item"), TypeVar("Result")

@@ -16,8 +16,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-LABEL = "label"
-
+from sparkify_kedro.columns import LABEL
 
 CHURNERS, OTHERS = "churners", "others"
 

@@ -1,30 +1,23 @@
-"""Keeping Spark's cost per job low while modeling: many small jobs on a few thousand rows.
+"""Spark settings and placements for queries over small tables (modeling's rows).
 
-A Spark ML fit is one Spark job per optimiser pass, and modeling runs thousands of them on
-rows counted in users x cutoffs, not in events. Each job then costs far more than its
-arithmetic: its tasks carry the whole lineage of the rows they read, and every new query
-plan is compiled to Java bytecode (Janino) before it runs. Measured on the demo's rows (a
-Java Flight Recorder profile of cross-validated logistic regression): code generation and
-the class loading it triggers took about a third of the driver's CPU, task
-(de)serialisation a sixth. The two context managers here remove most of both; the fitted
-models and their scores do not change (same rows, same order, same arithmetic).
-
-Interpretation pays only while the rows are few: each row then costs more (Spark ML's
-per-row checks, boxed values), and at 100,000 rows that outweighs the compiling saved.
-Measured on this project's modeling, alone on 2 cores: on the demo's 1,077 rows, 15
-LinearSVC fits took 29 s interpreted and 35 s compiled (both under a flight recorder); the
-whole ``modeling`` pipeline took 165 s interpreted and 183 s compiled on 9,475 rows (2,000
-users), 440 s and 382 s on 106,022 rows (the full size). :func:`small_query_settings`
-therefore interprets below ``modeling.query_execution.interpret_below_rows`` rows only.
+Modeling runs thousands of Spark jobs over rows counted in users x cutoffs, not in events:
+each job then costs more in planning, code generation and task (de)serialisation than in
+arithmetic. These helpers cut that overhead without changing any result (same rows, same
+order, same arithmetic): expressions interpreted instead of compiled below
+``modeling.query_execution.interpret_below_rows`` rows, rows held in memory without their
+lineage, a partition count derived from the rows, a stable placement of rows.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+
+from sparkify_kedro.columns import CUTOFF, USER
 
 #: Spark SQL settings that evaluate expressions by interpretation instead of generating
 #: and compiling code for each query: cheaper than compiling when a query reads a few
@@ -122,3 +115,37 @@ def without_lineage(rows: DataFrame) -> DataFrame:
     if not _local_master(rows):
         return rows
     return rows.localCheckpoint(eager=True)
+
+
+def fitting_partitions(n_rows: int, training_partitions: dict[str, Any]) -> int:
+    """How many partitions ``n_rows`` rows are fitted on (``modeling.training_partitions``).
+
+    ``partitions``, when set, decides; otherwise one partition per ``rows_per_partition``
+    rows, at least one. Spark ML on small data is job overhead: one partition makes each
+    optimiser pass a single task, and more only pay once a partition's share of a pass
+    costs more than a task does.
+    """
+    override = training_partitions.get("partitions")
+    if override is not None:
+        if int(override) < 1:
+            raise ValueError(
+                f"modeling.training_partitions.partitions must be >= 1, got {override}."
+            )
+        return int(override)
+    per_partition = int(training_partitions["rows_per_partition"])
+    if per_partition < 1:
+        raise ValueError(
+            "modeling.training_partitions.rows_per_partition must be >= 1, "
+            f"got {per_partition}."
+        )
+    return max(1, math.ceil(n_rows / per_partition))
+
+
+def in_stable_order(rows: DataFrame, partitions: int) -> DataFrame:
+    """``rows`` hash-partitioned by user and sorted by (user, cutoff) in each partition.
+
+    Tree ensembles draw bootstrap samples per partition in row order, and every learner
+    adds partial sums in row order: a fixed placement and order make a fit independent of
+    how upstream shuffles happened to arrive (local[*] or a cluster, one run or the next).
+    """
+    return rows.repartition(partitions, USER).sortWithinPartitions(USER, CUTOFF)
