@@ -44,7 +44,7 @@ lint: setup
 TEST_PROCESSES ?= 2
 
 # The Python environment and Debian's chromium are installed at once: both wait mostly on
-# downloads (measured: docs/operations.md, "Speed").
+# downloads (measured: docs/performance-log.md).
 test:  ## lint, format check, the whole test suite with the cluster tests (CI)
 	@$(MAKE) --no-print-directory -j2 setup browser
 	@$(MAKE) --no-print-directory lint
