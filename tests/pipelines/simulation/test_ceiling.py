@@ -11,7 +11,8 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.simulation.ceiling import (
+from sparkify_kedro.pipelines.simulation.ceiling.futures import ceiling_run
+from sparkify_kedro.pipelines.simulation.ceiling.probabilities import (
     CHURN_PROBABILITY_SCHEMA,
     simulate_churn_probabilities,
 )
@@ -63,12 +64,17 @@ def test_watching_cutoffs_leaves_the_logged_stream_unchanged(
     for user in range(1, 9):
         logged = simulator.user_lines(user)
         cutoffs = _odd_cutoffs(_events(logged))
-        run = simulator.ceiling_run(user, cutoffs, HORIZON, CHURN, 2, record=True)
+        run = ceiling_run(
+            simulator, user, cutoffs, HORIZON, CHURN, n_futures=2, record=True
+        )
         assert run.lines == logged, user
         assert len(run.probabilities) == len(cutoffs)
         # Keeping lines draws nothing either: the probabilities are those of a bare run.
-        assert run.probabilities == simulator.churn_probabilities(
-            user, cutoffs, HORIZON, CHURN, 2
+        assert (
+            run.probabilities
+            == ceiling_run(
+                simulator, user, cutoffs, HORIZON, CHURN, n_futures=2
+            ).probabilities
         )
 
 
@@ -81,7 +87,9 @@ def test_futures_go_on_from_the_state_at_the_cutoff(simulator: UserSimulator):
         logged = _events(simulator.user_lines(user))
         own = [event for event in logged if event["auth"] != "Guest"]
         cutoffs = _odd_cutoffs(logged)
-        run = simulator.ceiling_run(user, cutoffs, HORIZON, CHURN, 3, record=True)
+        run = ceiling_run(
+            simulator, user, cutoffs, HORIZON, CHURN, n_futures=3, record=True
+        )
         for cutoff, futures in zip(cutoffs, run.futures, strict=True):
             before = [event for event in own if _seconds(event) < cutoff]
             after = [event for event in own if _seconds(event) >= cutoff]
@@ -110,11 +118,15 @@ def test_futures_go_on_from_the_state_at_the_cutoff(simulator: UserSimulator):
 def test_a_cutoff_only_depends_on_itself(simulator: UserSimulator):
     """The futures of a cutoff have their own seed: asking for other cutoffs too, or for
     more futures, changes nothing for it (the first k futures are always the same)."""
-    alone = simulator.ceiling_run(5, CUTOFFS[3:4], HORIZON, CHURN, 4)
-    together = simulator.ceiling_run(5, CUTOFFS, HORIZON, CHURN, 4)
+    alone = ceiling_run(simulator, 5, CUTOFFS[3:4], HORIZON, CHURN, n_futures=4)
+    together = ceiling_run(simulator, 5, CUTOFFS, HORIZON, CHURN, n_futures=4)
     assert alone.probabilities[0] == together.probabilities[3]
-    more = simulator.ceiling_run(5, CUTOFFS[3:4], HORIZON, CHURN, 8, record=True)
-    fewer = simulator.ceiling_run(5, CUTOFFS[3:4], HORIZON, CHURN, 4, record=True)
+    more = ceiling_run(
+        simulator, 5, CUTOFFS[3:4], HORIZON, CHURN, n_futures=8, record=True
+    )
+    fewer = ceiling_run(
+        simulator, 5, CUTOFFS[3:4], HORIZON, CHURN, n_futures=4, record=True
+    )
     assert more.futures[0][:4] == fewer.futures[0]
 
 
@@ -143,9 +155,9 @@ def test_a_pending_cancellation_confirmation_is_certain_churn(
     assert cancellations
     for user, cancel, confirmation in cancellations:
         cutoffs = [cancel + 1, confirmation, confirmation + 1]
-        probabilities = simulator.churn_probabilities(
-            user, cutoffs, HORIZON, CHURN, 5, smooth=smooth
-        )
+        probabilities = ceiling_run(
+            simulator, user, cutoffs, HORIZON, CHURN, n_futures=5, smooth=smooth
+        ).probabilities
         assert probabilities == [1.0, 1.0, 0.0]
 
 
@@ -158,9 +170,9 @@ def test_churn_is_impossible_when_the_simulator_never_churns(
     params["churn"]["submit_downgrade"] = 0.0
     simulator = UserSimulator(params)
     for user in range(1, 9):
-        assert simulator.churn_probabilities(
-            user, CUTOFFS, HORIZON, CHURN, 5, smooth=smooth
-        ) == [0.0] * len(CUTOFFS)
+        assert ceiling_run(
+            simulator, user, CUTOFFS, HORIZON, CHURN, n_futures=5, smooth=smooth
+        ).probabilities == [0.0] * len(CUTOFFS)
 
 
 def _at_risk_rows(
@@ -201,12 +213,13 @@ def test_probabilities_match_the_realised_churn_of_the_log(simulator: UserSimula
     found: dict[bool, list[tuple[int, float, float]]] = {True: [], False: []}
     for smooth, found_rows in found.items():
         for user, user_rows in rows.items():
-            run = simulator.ceiling_run(
+            run = ceiling_run(
+                simulator,
                 user,
                 [cutoff for cutoff, _ in user_rows],
                 HORIZON,
                 CHURN,
-                4,
+                n_futures=4,
                 smooth=smooth,
             )
             found_rows.extend(
@@ -265,5 +278,7 @@ def test_the_spark_node_gives_one_probability_per_labelled_row(
     assert first == run()
     assert sorted((user, cutoff) for user, cutoff, _, _ in first) == sorted(rows)
     assert all(0.0 <= p <= 1.0 and futures == 3 for _, _, p, futures in first)
-    expected = simulator.churn_probabilities(5, CUTOFFS[2:4], HORIZON, CHURN, 3)
+    expected = ceiling_run(
+        simulator, 5, CUTOFFS[2:4], HORIZON, CHURN, n_futures=3
+    ).probabilities
     assert [p for user, _, p, _ in first if user == "5"] == expected

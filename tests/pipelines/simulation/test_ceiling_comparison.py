@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from sparkify_kedro import evaluation
-from sparkify_kedro.pipelines.simulation.ceiling import (
+from sparkify_kedro.pipelines.simulation.ceiling.comparison import (
     compare_with_ceiling,
     plot_ceiling_comparison,
-    select_origin_rows,
 )
+from sparkify_kedro.pipelines.simulation.ceiling.probabilities import select_origin_rows
 
 ORIGINS = [datetime(2018, 11, 5), datetime(2018, 11, 12), datetime(2018, 11, 19)]
 N_USERS = 150

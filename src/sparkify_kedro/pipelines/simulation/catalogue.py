@@ -8,10 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from sparkify_kedro.pipelines.simulation import vocabulary as vocab
-from sparkify_kedro.pipelines.simulation.primitives import (
-    double_encode,
-)
+from sparkify_kedro.pipelines.simulation.primitives import VOCABULARY, double_encode
 
 
 @dataclass(frozen=True)
@@ -23,27 +20,24 @@ class Catalogue:
     cumulative_popularity: np.ndarray
 
 
-@dataclass(frozen=True)
-class CatalogueSpec:
-    """The parameters of the song catalogue (``simulation.catalogue``) and the seed."""
-
-    seed: int
-    n_artists: int
-    n_songs: int
-    popularity_exponent: float
-    length_log_mean: float
-    length_log_sd: float
-    double_encoded_share: float
-
-
 @lru_cache(maxsize=4)
-def build_catalogue(spec: CatalogueSpec) -> Catalogue:
-    """A deterministic song catalogue: artist and title made from word lists, log-normal
-    lengths (0.78 s to 3,024.7 s), Zipf-like popularity. Built once per Python worker."""
-    rng = np.random.default_rng([spec.seed, 7_001])
-    n_artists, n_songs = spec.n_artists, spec.n_songs
-    words, nouns = vocab.NAME_WORDS, vocab.NOUN_WORDS
-    firsts = vocab.MALE_FIRST_NAMES + vocab.FEMALE_FIRST_NAMES
+def build_catalogue(
+    seed: int,
+    *,
+    n_artists: int,
+    n_songs: int,
+    popularity_exponent: float,
+    length_log_mean: float,
+    length_log_sd: float,
+    double_encoded_share: float,
+) -> Catalogue:
+    """A deterministic song catalogue (``simulation.catalogue`` and the seed): artist and
+    title made from word lists, log-normal lengths (0.78 s to 3,024.7 s), Zipf-like
+    popularity. Built once per Python worker."""
+    rng = np.random.default_rng([seed, 7_001])
+    words, nouns = VOCABULARY["name_words"], VOCABULARY["noun_words"]
+    firsts = VOCABULARY["male_first_names"] + VOCABULARY["female_first_names"]
+    lasts, accented_names = VOCABULARY["last_names"], VOCABULARY["accented_artists"]
     styles = rng.integers(0, 4, n_artists)
     a, b = rng.integers(0, 10**6, n_artists), rng.integers(0, 10**6, n_artists)
     artists = []
@@ -51,24 +45,22 @@ def build_catalogue(spec: CatalogueSpec) -> Catalogue:
         if style == 0:
             artists.append(f"The {words[i % len(words)]} {nouns[j % len(nouns)]}s")
         elif style == 1:
-            artists.append(
-                f"{firsts[i % len(firsts)]} {vocab.LAST_NAMES[j % len(vocab.LAST_NAMES)]}"
-            )
+            artists.append(f"{firsts[i % len(firsts)]} {lasts[j % len(lasts)]}")
         elif style == 2:
             artists.append(f"{words[i % len(words)]} {nouns[j % len(nouns)]}")
         else:
             artists.append(f"{nouns[i % len(nouns)]} & the {words[j % len(words)]}s")
-    accented = rng.choice(n_artists, len(vocab.ACCENTED_ARTISTS), replace=False)
-    for index, name in zip(accented.tolist(), vocab.ACCENTED_ARTISTS, strict=True):
+    accented = rng.choice(n_artists, len(accented_names), replace=False)
+    for index, name in zip(accented.tolist(), accented_names, strict=True):
         artists[index] = name
 
     artist_of_song = rng.integers(0, n_artists, n_songs).tolist()
     t1 = rng.integers(0, 10**6, n_songs).tolist()
     t2 = rng.integers(0, 10**6, n_songs).tolist()
     title_styles = rng.integers(0, 3, n_songs).tolist()
-    garbled = (rng.random(n_songs) < spec.double_encoded_share).tolist()
+    garbled = (rng.random(n_songs) < double_encoded_share).tolist()
     lengths = np.clip(
-        rng.lognormal(spec.length_log_mean, spec.length_log_sd, n_songs), 0.78, 3024.7
+        rng.lognormal(length_log_mean, length_log_sd, n_songs), 0.78, 3024.7
     )
     lengths = np.round(lengths, 5).tolist()
     fragments = []
@@ -87,6 +79,6 @@ def build_catalogue(spec: CatalogueSpec) -> Catalogue:
             f'"artist":{json.dumps(artist, ensure_ascii=False)},'
             f'"song":{json.dumps(title, ensure_ascii=False)},"length":{lengths[k]!r}'
         )
-    weights = 1.0 / np.arange(1, n_songs + 1) ** spec.popularity_exponent
+    weights = 1.0 / np.arange(1, n_songs + 1) ** popularity_exponent
     popularity = np.cumsum(weights[rng.permutation(n_songs)])
     return Catalogue(tuple(fragments), tuple(lengths), popularity / popularity[-1])

@@ -5,8 +5,8 @@ turned into raw JSON lines by the pure-Python ``UserSimulator`` (see ``generator
 ``mapInArrow``. Each user's stream is seeded from ``(seed, user id)``, partitions are
 contiguous id ranges and rows keep their generation order, so the same parameters always
 give the same files, and the driver never holds an event. The calibration report is in
-``calibration.py``; ``ceiling.py`` replays the users of labelled rows the same way and draws
-their futures.
+``calibration.py``; the ceiling (``ceiling/``) replays the users of labelled rows the same
+way and draws their futures.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from sparkify_kedro.events import RAW_EVENT_SCHEMA
 from sparkify_kedro.pipelines.simulation.generator import UserSimulator
@@ -45,17 +46,7 @@ PROFILE_SCHEMA = T.StructType(
         T.StructField("session_gap_days", T.DoubleType()),
     ]
 )
-_ARROW_TYPES = {
-    T.StringType(): pa.string(),
-    T.LongType(): pa.int64(),
-    T.DoubleType(): pa.float64(),
-}
-_PROFILE_ARROW_SCHEMA = pa.schema(
-    [
-        pa.field(f.name, _ARROW_TYPES[f.dataType], f.nullable)
-        for f in PROFILE_SCHEMA.fields
-    ]
-)
+_PROFILE_ARROW_SCHEMA = to_arrow_schema(PROFILE_SCHEMA)
 #: The latent traits of a user profile that simulation_truth records.
 PROFILE_TRAITS = (
     "engagement",

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
+import yaml
+
+#: Names, places, browsers and the words of artists and titles (``vocabulary.yml``).
+VOCABULARY: dict[str, list[str]] = yaml.safe_load(
+    Path(__file__).with_name("vocabulary.yml").read_text(encoding="utf-8")
+)
 
 DAY = 86_400
 WEEK = 7 * DAY

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from sparkify_kedro.pipelines.simulation import vocabulary as vocab
 from sparkify_kedro.pipelines.simulation.primitives import (
     DAY,
+    VOCABULARY,
     WEEK,
     epoch_seconds,
 )
@@ -63,11 +63,13 @@ def draw_user_profile(params: dict[str, Any], user_id: int) -> UserProfile:
     start, end = epoch_seconds(params["start"]), epoch_seconds(params["end"])
     lead = traits["decline_lead_weeks"] * WEEK
     gender = "M" if rng.random() < users["male_share"] else "F"
-    firsts = vocab.MALE_FIRST_NAMES if gender == "M" else vocab.FEMALE_FIRST_NAMES
+    firsts = VOCABULARY["male_first_names" if gender == "M" else "female_first_names"]
     first_name = firsts[int(rng.integers(len(firsts)))]
-    last_name = vocab.LAST_NAMES[int(rng.integers(len(vocab.LAST_NAMES)))]
-    location = vocab.LOCATIONS[skewed_index(rng, len(vocab.LOCATIONS), 0.8)]
-    user_agent = vocab.USER_AGENTS[skewed_index(rng, len(vocab.USER_AGENTS), 1.0)]
+    lasts, places = VOCABULARY["last_names"], VOCABULARY["locations"]
+    last_name = lasts[int(rng.integers(len(lasts)))]
+    location = places[skewed_index(rng, len(places), 0.8)]
+    agents = VOCABULARY["user_agents"]
+    user_agent = agents[skewed_index(rng, len(agents), 1.0)]
     if rng.random() < users["registered_in_period_share"]:
         latest = end - users["registration_last_days_before_end"] * DAY
         registration = start + rng.random() * (latest - start)

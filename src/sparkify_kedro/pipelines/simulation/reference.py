@@ -40,7 +40,7 @@ MINI_PAGE_COUNTS: dict[str, int] = {
     "Submit Registration": 5,
 }
 
-#: Tolerances of the calibration checks (issue 3, item 4).
+#: Tolerances of the calibration checks.
 ROWS_TOLERANCE = 0.10  # relative
 ROWS_WITHOUT_USER_TOLERANCE = 0.006  # absolute, on the share of rows (2.9 % published)
 CHURN_USERS_TOLERANCE = 12  # users, at 225 users; scaled with the number of users
