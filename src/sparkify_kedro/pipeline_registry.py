@@ -31,7 +31,7 @@ from sparkify_kedro.pipelines import (
     scoring,
     simulation,
 )
-from sparkify_kedro.pipelines.reporting.inference_page import render_inference_page
+from sparkify_kedro.pipelines.reporting.render import render_inference_page
 
 #: The stages that turn ``raw_events`` into scores and reports, in order.
 PRODUCTION_STAGES = (

@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import pytest
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.reporting.page import (
-    assemble_report_page_data,
+from sparkify_kedro.pipelines.reporting.page import assemble_report_page_data
+from sparkify_kedro.pipelines.reporting.render import (
     render_report_page,
     template_environment,
 )

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import yaml
 
-from sparkify_kedro.pipelines.reporting.page import FIGURES, render_report_page
+from sparkify_kedro.pipelines.reporting.render import FIGURES, render_report_page
 from tests.chromium import chromium, devtools
 from tests.kedro_helpers import PROJECT_ROOT
 from tests.pipelines.reporting import test_page

@@ -1,10 +1,6 @@
-"""The report page: one self-contained HTML file per run, for readers of no CSV.
-
-Two steps, two nodes: :func:`assemble_report_page_data` gathers what the page says from
-the run's small datasets into one plain dict (numbers, strings, lists; no HTML), and
-:func:`render_report_page` turns that dict and the run's plotly figures into the page
-(``templates/report_page.html.j2``, Jinja2 with every value escaped; plotly.js inlined
-once, so the page opens offline and fetches nothing).
+"""What the report page says: :func:`assemble_report_page_data` gathers it from the run's
+small datasets into one plain dict (numbers, strings, lists; no HTML), which
+``render.py`` turns into the page.
 """
 
 from __future__ import annotations
@@ -13,8 +9,6 @@ import math
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sparkify_kedro import evaluation
 
@@ -49,33 +43,9 @@ CEILING_FIGURES = {
     "deployed_expected_auc_pr": "deployed_validation_expected_auc_pr",
     "deployed_ratio": "deployed_validation_ratio_to_ceiling",
 }
-#: The figures of the page, in order: (input name of the render node, caption).
-FIGURES = (
-    (
-        "model_comparison",
-        "AUC-PR with its interval: every candidate on its validation origins (what "
-        "the choice looked at), the procedure and the baselines on the test cutoffs.",
-    ),
-    (
-        "roc_pr_curves",
-        "ROC and precision-recall curves of the choosing procedure (test cutoffs).",
-    ),
-    (
-        "cumulative_gains",
-        "Share of test churners the procedure catches against share of users contacted.",
-    ),
-    ("feature_weights", "What drives the score: the deployed model's weights."),
-    ("churn_score_distribution", "Churn probabilities of the scored users, by tier."),
-    (
-        "ceiling_comparison",
-        "Expected AUC-PR over redrawn futures against the ceiling (simulated log): "
-        "the procedure and the baselines on the test rows, every candidate on the "
-        "validation rows.",
-    ),
-)
 
 
-def _number(value: Any) -> float | None:
+def number_or_none(value: Any) -> float | None:
     """A finite float, or None for a missing or undefined value (NaN, None)."""
     if value is None:
         return None
@@ -86,7 +56,7 @@ def _number(value: Any) -> float | None:
 def _with_intervals(row: dict[str, Any]) -> dict[str, float | None]:
     """The page's metrics of a ``model_metrics`` row, each with its interval bounds."""
     return {
-        f"{metric}{suffix}": _number(row.get(f"{metric}{suffix}"))
+        f"{metric}{suffix}": number_or_none(row.get(f"{metric}{suffix}"))
         for metric in PAGE_METRICS
         for suffix in ("", "_low", "_high")
     }
@@ -94,7 +64,7 @@ def _with_intervals(row: dict[str, Any]) -> dict[str, float | None]:
 
 def _count(value: Any) -> int | None:
     """An integer count, or None for a missing one (an empty CSV cell reads as NaN)."""
-    number = _number(value)
+    number = number_or_none(value)
     return None if number is None else int(number)
 
 
@@ -138,7 +108,7 @@ def _validation_rows(model_metrics: pd.DataFrame) -> list[dict[str, Any]]:
             "role": _role(row),
             "validation_rank": _count(row["validation_rank"]),
             "origins_scored": _count(row["origins_scored"]),
-            "threshold": _number(row.get("threshold")),
+            "threshold": number_or_none(row.get("threshold")),
             **_with_intervals(row),
         }
         for row in rows.sort_values("validation_rank").to_dict("records")
@@ -155,10 +125,10 @@ def _paired_on_test(
         {
             "name": names.get(entry["other"], entry["other"]),
             **{
-                key: _number(entry.get(key))
+                key: number_or_none(entry.get(key))
                 for key in ("mean_difference", "low", "high")
             },
-            "beats": (_number(entry.get("low")) or 0.0) > 0,
+            "beats": (number_or_none(entry.get("low")) or 0.0) > 0,
         }
         for entry in model_comparison.get("paired_differences", [])
         if entry.get("figure") == TEST
@@ -197,12 +167,12 @@ def _deployed(best_model_info: dict[str, Any]) -> dict[str, Any]:
         "kind": best_model_info.get("kind"),
         "algorithm": best_model_info.get("algorithm"),
         "feature_set": best_model_info.get("feature_set"),
-        "threshold": _number(best_model_info.get("threshold")),
+        "threshold": number_or_none(best_model_info.get("threshold")),
         "metric": chosen_by.get("metric"),
-        "value": _number(chosen_by.get("value")),
+        "value": number_or_none(chosen_by.get("value")),
         "on": chosen_by.get("on"),
         "best_on_validation": chosen_by.get("best_on_validation"),
-        "best_value": _number(chosen_by.get("best_value")),
+        "best_value": number_or_none(chosen_by.get("best_value")),
         "tied_with_best": list(chosen_by.get("tied_with_best", [])),
         "candidates_compared": len(chosen_by.get("candidates_compared", [])),
         "reason": chosen_by.get("reason"),
@@ -223,9 +193,9 @@ def _reliability_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "bin": row.get("bin"),
         "n": _count(row.get("n")),
-        "mean_predicted": _number(row.get("mean_predicted")),
-        "observed_rate": _number(row.get("observed_rate")),
-        "simulator_probability": _number(row.get("simulator_probability")),
+        "mean_predicted": number_or_none(row.get("mean_predicted")),
+        "observed_rate": number_or_none(row.get("observed_rate")),
+        "simulator_probability": number_or_none(row.get("simulator_probability")),
     }
 
 
@@ -260,12 +230,14 @@ def _calibration(
             for key, value in (calibration.get("fitted_on") or {}).items()
             if isinstance(value, str | int | float)
         },
-        "ece_vs_labels": _number(test.get("expected_calibration_error")),
-        "ece_vs_simulator": _number(ceiling.get("calibration_error_vs_simulator")),
-        "deployed_ece_vs_simulator": _number(
+        "ece_vs_labels": number_or_none(test.get("expected_calibration_error")),
+        "ece_vs_simulator": number_or_none(
+            ceiling.get("calibration_error_vs_simulator")
+        ),
+        "deployed_ece_vs_simulator": number_or_none(
             ceiling.get("deployed_calibration_error_vs_simulator")
         ),
-        "perfect_ranking_ece_vs_simulator": _number(
+        "perfect_ranking_ece_vs_simulator": number_or_none(
             ceiling.get("perfect_ranking_calibration_error_vs_simulator")
         ),
         "reliability_vs_simulator": bool(vs_simulator),
@@ -364,77 +336,3 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
         },
         "risk": risk_summary,
     }
-
-
-def _format_number(value: Any, digits: int = 3) -> str:
-    """``0.412`` (``digits`` decimals), ``n/a`` for a missing value."""
-    number = _number(value)
-    return "n/a" if number is None else f"{number:.{digits}f}"
-
-
-def _format_difference(value: Any, digits: int = 3) -> str:
-    """``+0.041`` (signed, ``digits`` decimals), ``n/a`` for a missing value."""
-    number = _number(value)
-    return "n/a" if number is None else f"{number:+.{digits}f}"
-
-
-def _format_share(value: Any, digits: int = 0) -> str:
-    """``41 %``, ``n/a`` for a missing value."""
-    number = _number(value)
-    return "n/a" if number is None else f"{100 * number:.{digits}f} %"
-
-
-def _format_money(value: Any) -> str:
-    """``12,345.67`` (two decimals, thousands separated), ``n/a`` for a missing value."""
-    number = _number(value)
-    return "n/a" if number is None else f"{number:,.2f}"
-
-
-def template_environment() -> Environment:
-    """Jinja2 with the package's templates, every value escaped, undefined names fatal.
-
-    Shared with the other pages of the package (the inference page), so that they can
-    import ``users_table.html.j2`` and use the filters ``num``, ``pct``, ``diff`` and
-    ``money``.
-    """
-    environment = Environment(
-        loader=PackageLoader("sparkify_kedro.pipelines.reporting", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["num"] = _format_number
-    environment.filters["pct"] = _format_share
-    environment.filters["diff"] = _format_difference
-    environment.filters["money"] = _format_money
-    return environment
-
-
-def _figure_html(figure: go.Figure, name: str, first: bool) -> str:
-    """A figure as a ``<div>`` and its script; the first one also carries plotly.js."""
-    return figure.to_html(
-        full_html=False,
-        include_plotlyjs=first,
-        div_id=f"figure-{name}",
-        config={"displaylogo": False, "responsive": True},
-    )
-
-
-def render_report_page(page: dict[str, Any], **figures: go.Figure) -> str:
-    """The page as one HTML document: the model card, the figures, the risk tables.
-
-    ``figures`` are the plotly figures by the names of :data:`FIGURES` (those absent are
-    left out); plotly.js is inlined once, before the first, so the page needs no network.
-    """
-    drawn = [(name, caption) for name, caption in FIGURES if name in figures]
-    rendered = [
-        {
-            "name": name,
-            "caption": caption,
-            "html": _figure_html(figures[name], name, first=index == 0),
-        }
-        for index, (name, caption) in enumerate(drawn)
-    ]
-    template = template_environment().get_template("report_page.html.j2")
-    return template.render(page=page, figures=rendered, metrics=PAGE_METRICS)

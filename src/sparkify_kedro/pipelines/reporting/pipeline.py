@@ -20,11 +20,8 @@ from sparkify_kedro.pipelines.reporting.figures import (
     plot_model_comparison,
     plot_roc_pr_curves,
 )
-from sparkify_kedro.pipelines.reporting.page import (
-    FIGURES,
-    assemble_report_page_data,
-    render_report_page,
-)
+from sparkify_kedro.pipelines.reporting.page import assemble_report_page_data
+from sparkify_kedro.pipelines.reporting.render import FIGURES, render_report_page
 from sparkify_kedro.pipelines.reporting.tables import (
     churn_rate_by_segment,
     churn_score_histogram,
