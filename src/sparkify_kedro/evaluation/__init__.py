@@ -1,8 +1,8 @@
 """Test metrics of a churn classifier on the driver, with bootstrap intervals.
 
-Pure numpy/pandas, for the bounded table of test scores (users x test cutoffs): one pass
-of sorting per model, then vectorised sums, instead of a dozen Spark jobs per model. Inputs are 1-D arrays of the same
-length: ``labels`` (1 = churn, 0 = stays), ``scores`` (higher = more likely to churn),
+For the bounded table of test scores (users x test cutoffs), in scikit-learn and numpy
+instead of a dozen Spark jobs per model. Inputs are 1-D arrays of the same length:
+``labels`` (1 = churn, 0 = stays), ``scores`` (higher = more likely to churn),
 ``predictions`` (0/1) and optional ``weights``: non-negative multiplicities, a row of
 weight ``w`` counting as if it appeared ``w`` times (a weight of 0 drops the row).
 
@@ -14,18 +14,20 @@ scored at or above it):
   under the points ``(recall_k, precision_k) = (tp_k / P, tp_k / (tp_k + fp_k))``, one per
   distinct score, preceded by ``(0, precision_1)`` (the precision at the highest score,
   as Spark 4's ``pr()`` prepends). Ties are never split: a group of tied rows is one
-  point. This is not scikit-learn's average precision (a step function), and it is the
-  exact curve, i.e. Spark's ``BinaryClassificationEvaluator`` with ``numBins=0``; the
-  evaluator's default ``numBins=1000`` only differs when there are at least 2,000
-  distinct scores (Spark then merges consecutive scores into about 1,000 bins).
-- **AUC-ROC** is Spark's ``areaUnderROC``: the trapezoidal area under
-  ``(fp_k / N, tp_k / P)`` with ``(0, 0)`` and ``(1, 1)`` added, ties grouped (so it equals
-  the probability that a churner outscores a stayer, ties counting one half).
+  point. This is scikit-learn's ``precision_recall_curve`` (one point per distinct
+  score) with its closing point ``(0, 1)`` replaced by ``(0, precision_1)``, integrated
+  by ``sklearn.metrics.auc``; not scikit-learn's average precision (a step function).
+  It is the exact curve, i.e. Spark's ``BinaryClassificationEvaluator`` with
+  ``numBins=0``; the evaluator's default ``numBins=1000`` only differs with at least
+  2,000 distinct scores (Spark then merges consecutive scores into about 1,000 bins).
+- **AUC-ROC** is Spark's ``areaUnderROC`` and scikit-learn's ``roc_auc_score``: the
+  trapezoidal area under ``(fp_k / N, tp_k / P)`` from ``(0, 0)``, ties grouped (the
+  probability that a churner outscores a stayer, ties counting one half).
 - Both AUCs are NaN when there is no churner or no stayer.
 - **Threshold metrics** compare ``predictions`` with ``labels``: precision, recall and F1
   of the churn class and scikit-learn's ``f1_score(average="weighted")`` (each class's F1
-  weighted by its number of true rows); an undefined ratio counts as 0, as scikit-learn
-  reports it.
+  weighted by its number of true rows); an undefined ratio counts as 0
+  (``zero_division=0``).
 - **Lift at the top** ``fraction``: the churn rate among the ``ceil(fraction * n)``
   best-scored rows over the overall churn rate (``n`` = number of rows, or total weight).
   Rows tied at the boundary score count pro rata, so a constant score has a lift of
@@ -40,18 +42,13 @@ row's weight is the number of times its user was drawn, and every metric is the
 weighted metric above, so a draw equals the metric computed on the resampled rows.
 Every model is evaluated on the same resamples: differences between models are paired
 (:func:`paired_difference_interval`). :func:`expected_auc_pr` averages the AUC-PR over
-labels redrawn from known churn probabilities (the simulator's ceiling).
+labels redrawn from known churn probabilities (the simulator's ceiling). Resampled
+metrics are computed in numpy, a chunk of resamples at once (a loop over scikit-learn
+would be two orders of magnitude slower), from the cumulative weights at each distinct
+score; the point metrics of scikit-learn check them in the tests.
 
-The resampled metrics are vectorised: each model's rows are sorted by score once, and a
-chunk of resamples is a (resamples x rows) integer weight matrix (churners and stayers
-apart) whose cumulative sums give the counts at every distinct score of every resample
-at once; the AUC sums then run over the churner rows only (the area grows only where
-recall does, and the ROC area is the Mann-Whitney statistic). The point metrics use
-the same code with one weighting. Chunks of resamples keep memory bounded.
-
-The package: ``definitions`` (metric names, the baseline and ceiling keys, model names),
-``metrics`` (point metrics of one model), ``bootstrap`` (intervals over users, paired
-differences, the expected AUC-PR) and ``_counting`` (the vectorised counting they share).
+scikit-learn is imported inside the functions that use it: Spark's Python workers
+import the pipelines' packages, and would pay its 2.5 s import each.
 """
 
 from sparkify_kedro.evaluation.bootstrap import (
@@ -65,10 +62,6 @@ from sparkify_kedro.evaluation.definitions import (
     BASELINE,
     BOOTSTRAP_METRICS,
     CEILING,
-    CHUNK_CELLS,
-    RANKING_METRICS,
-    THRESHOLD_METRICS,
-    TOP_DECILE,
     model_name,
 )
 from sparkify_kedro.evaluation.metrics import (
@@ -86,10 +79,6 @@ __all__ = [
     "BASELINE",
     "BOOTSTRAP_METRICS",
     "CEILING",
-    "CHUNK_CELLS",
-    "RANKING_METRICS",
-    "THRESHOLD_METRICS",
-    "TOP_DECILE",
     "auc_pr",
     "auc_roc",
     "best_f1_threshold",

@@ -1,54 +1,57 @@
-"""Bootstrap over users (paired across models) and the expected AUC-PR over redrawn labels."""
+"""Bootstrap over users (paired across models) and the expected AUC-PR over redrawn labels.
+
+Both weigh the rows C ways at once (C resamples, or C draws of labels): a (C, rows)
+matrix in score order, cumulated down the ranking, gives every metric of the C
+(``metrics._ranking_metrics``). C is bounded by about a million cells; results do not
+depend on it.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from sparkify_kedro.evaluation._counting import (
-    _auc_pr_of_counts,
-    _class_ranking,
-    _ranking,
-    _ranking_metrics,
-    _threshold_metrics_of_counts,
-    _Workspace,
-)
-from sparkify_kedro.evaluation._inputs import _binary, _chunk_size, _scores
 from sparkify_kedro.evaluation.definitions import (
     BOOTSTRAP_METRICS,
     CEILING,
     RANKING_METRICS,
     THRESHOLD_METRICS,
 )
+from sparkify_kedro.evaluation.metrics import (
+    _binary,
+    _cumulative,
+    _distinct_scores,
+    _ranking_metrics,
+    _scores,
+    _threshold_metrics_of_counts,
+)
 
-# --- Bootstrap over users ---------------------------------------------------------------
+
+def _chunk_size(n_rows: int, chunk_size: int | None) -> int:
+    size = max(1, 100_000 // max(n_rows, 1)) if chunk_size is None else chunk_size
+    if size < 1:
+        raise ValueError("chunk_size must be positive.")
+    return size
 
 
-def _multiplicity_chunks(
-    n_groups: int,
-    n_resamples: int,
-    seed: int,
-    chunk_size: int,
-    dtype: type[np.integer] = np.int32,
+def _multiplicities(
+    n_groups: int, n_resamples: int, seed: int, chunk_size: int
 ) -> Iterator[np.ndarray]:
-    """(C, n_groups) integer arrays: how often each group is drawn in each resample.
+    """(C, n_groups) integers: how often each group is drawn in each of C resamples.
 
-    Each resample draws ``n_groups`` groups uniformly with replacement (multinomial
-    multiplicities summing to ``n_groups``). Resamples are drawn one after the other from
-    one generator, so the draws do not depend on ``chunk_size``.
+    A resample draws ``n_groups`` groups uniformly with replacement, one resample after
+    the other from one generator: the draws do not depend on ``chunk_size``.
     """
     rng = np.random.default_rng(seed)
     for start in range(0, n_resamples, chunk_size):
-        size = min(chunk_size, n_resamples - start)
-        drawn = np.stack(
-            [rng.integers(0, n_groups, size=n_groups) for _ in range(size)]
-        ).astype(np.int64)
-        drawn += np.arange(size)[:, None] * n_groups
-        counts = np.bincount(drawn.ravel(), minlength=size * n_groups)
-        yield counts.reshape(size, n_groups).astype(dtype)
+        yield np.stack(
+            [
+                np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+                for _ in range(min(chunk_size, n_resamples - start))
+            ]
+        )
 
 
 def group_multiplicities(n_groups: int, n_resamples: int, seed: int) -> np.ndarray:
@@ -58,58 +61,26 @@ def group_multiplicities(n_groups: int, n_resamples: int, seed: int) -> np.ndarr
     ``r`` is ``multiplicities[r, g]`` of its group. For checks and small cases.
     """
     return np.concatenate(
-        list(_multiplicity_chunks(n_groups, n_resamples, seed, max(n_resamples, 1)))
+        list(_multiplicities(n_groups, n_resamples, seed, n_resamples))
     )
 
 
-@dataclass(frozen=True)
-class _GroupedConfusion:
-    """A model's true positives, false positives and false negatives, by group.
+def _steps(y: np.ndarray, codes: np.ndarray, scores: np.ndarray):
+    """For the churners and for the stayers: their groups in score order, and how many
+    of them are ranked above each bound of the curves.
 
-    For each kind, the groups holding such rows and how many (the true negatives are
-    the rest): the resampled count is a short dot product with the multiplicities.
+    The bounds are those of the distinct scores holding churners: between two of them, a
+    run of scores holding only stayers is one step of every curve (same areas and lift).
     """
-
-    groups: tuple[np.ndarray, np.ndarray, np.ndarray]
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _grouped_confusion(
-    labels: np.ndarray, predicted: np.ndarray, codes: np.ndarray
-) -> _GroupedConfusion:
-    kinds = [
-        (labels == 1) & (predicted == 1),
-        (labels == 0) & (predicted == 1),
-        (labels == 1) & (predicted == 0),
-    ]
-    found = [np.unique(codes[kind], return_counts=True) for kind in kinds]
-    return _GroupedConfusion(
-        groups=tuple(groups for groups, _ in found),
-        rows=tuple(rows.astype(np.float64) for _, rows in found),
+    order, bounds = _distinct_scores(scores)
+    ranked_labels, ranked_codes = y[order], codes[order]
+    holds = np.add.reduceat(ranked_labels, bounds[:-1]) > 0
+    bounds = np.unique(np.r_[0, bounds[:-1][holds], bounds[1:][holds], len(y)])
+    above = np.r_[0, np.cumsum(ranked_labels)][bounds]
+    return (
+        (ranked_codes[ranked_labels == 1], above),
+        (ranked_codes[ranked_labels == 0], bounds - above),
     )
-
-
-def _resampled_threshold_metrics(
-    multiplicities: np.ndarray, resampled_rows: np.ndarray, confusion: _GroupedConfusion
-) -> dict[str, np.ndarray]:
-    # einsum (not ``@``): no BLAS threads for these short products.
-    tp, fp, fn = (
-        np.einsum("ij,j->i", np.take(multiplicities, groups, axis=1), rows)
-        for groups, rows in zip(confusion.groups, confusion.rows, strict=True)
-    )
-    return _threshold_metrics_of_counts(tp, fp, fn, resampled_rows - tp - fp - fn)
-
-
-def _group_codes(groups: object, n: int) -> tuple[np.ndarray, int]:
-    """Each row's group as 0 .. n_groups - 1 (the order of ``np.unique``)."""
-    group_array = np.asarray(groups)
-    if group_array.shape != (n,):
-        raise ValueError(f"groups must be one-dimensional with {n} rows.")
-    if n == 0:
-        raise ValueError("Cannot resample without rows.")
-    _, codes = np.unique(group_array, return_inverse=True)
-    codes = codes.reshape(-1)
-    return codes, int(codes.max()) + 1
 
 
 def bootstrap_metrics(  # noqa: PLR0917 (the positional order is the documented API)
@@ -125,86 +96,63 @@ def bootstrap_metrics(  # noqa: PLR0917 (the positional order is the documented 
 ) -> dict[str, dict[str, np.ndarray]]:
     """Cluster-bootstrap draws of each model's metrics: ``{model: {metric: draws}}``.
 
-    ``groups`` gives each row's user: a resample draws ``n_users`` users with
-    replacement and weights each row by its user's multiplicity (every row of a user,
-    e.g. one per test cutoff, goes in or out together). Each ``draws`` array has
-    ``n_resamples`` values, resample ``r`` of every model and metric coming from the
-    same multiplicities (see :func:`group_multiplicities`), so that differences between
-    models are paired. A draw is the weighted metric of the module doc on the resample:
-    AUCs are NaN in a resample with one class, the lift is NaN without churners, and
-    the threshold metrics keep their undefined-ratio-is-0 convention.
-
-    ``predictions_by_model`` (0/1 per row) is needed only for the threshold metrics.
-    Resamples are processed ``chunk_size`` at a time (default: about a million
+    ``groups`` gives each row's user; resample ``r`` weighs each row by how often its
+    user was drawn (:func:`group_multiplicities`), the same for every model and metric,
+    so that differences between models are paired. A draw is the weighted metric of the
+    module doc: the AUCs are NaN in a resample with one class, the lift without
+    churners. ``predictions_by_model`` (0/1 per row) is needed only for the threshold
+    metrics. ``chunk_size`` resamples are evaluated at once (default: about a million
     resample x row cells), which bounds the memory; results do not depend on it.
     """
     y = _binary(labels, "labels")
     n = len(y)
-    unknown = set(metrics) - set(BOOTSTRAP_METRICS)
-    if unknown:
-        raise ValueError(f"Unknown metrics: {sorted(unknown)}.")
+    if set(metrics) - set(BOOTSTRAP_METRICS):
+        raise ValueError(
+            f"Unknown metrics: {sorted(set(metrics) - set(BOOTSTRAP_METRICS))}."
+        )
     if n_resamples < 1:
         raise ValueError("n_resamples must be positive.")
-    codes, n_groups = _group_codes(groups, n)
-    models = list(scores_by_model)
-    ranked_metrics = [metric for metric in metrics if metric in RANKING_METRICS]
-    thresholded = any(metric in THRESHOLD_METRICS for metric in metrics)
-    if thresholded and predictions_by_model is None:
-        raise ValueError("The threshold metrics need predictions_by_model.")
-
-    # A row's weight is its group's multiplicity: each model keeps its churners' and
-    # stayers' groups in score order, and its confusion counts by group.
-    splits = {}
-    confusions = {}
-    for model in models:
-        if ranked_metrics:
-            scores = _scores(scores_by_model[model], n, f"scores of {model}")
-            split = _class_ranking(y, scores)
-            splits[model] = (
-                split,
-                codes[split.positive_rows],
-                codes[split.negative_rows],
-            )
-        if thresholded:
+    if np.shape(groups) != (n,) or n == 0:
+        raise ValueError(f"groups must be one-dimensional with the {n} rows (not 0).")
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
+    n_groups = int(codes.max()) + 1
+    ranked = [metric for metric in metrics if metric in RANKING_METRICS]
+    steps = {
+        model: _steps(y, codes, _scores(scores, n, f"scores of {model}"))
+        for model, scores in scores_by_model.items()
+    }
+    # Each group's rows that are true / false positives, false / true negatives.
+    confusion = {}
+    if any(metric in THRESHOLD_METRICS for metric in metrics):
+        if predictions_by_model is None:
+            raise ValueError("The threshold metrics need predictions_by_model.")
+        for model in steps:
             predicted = _binary(
                 predictions_by_model[model], f"predictions of {model}", n
             )
-            confusions[model] = _grouped_confusion(y, predicted, codes)
-    rows_per_group = np.bincount(codes, minlength=n_groups).astype(np.float64)
-    # Cumulative weights are exact integers: int32 unless a resample could exceed it.
-    dtype = np.int32 if n_groups * rows_per_group.max() < 2**31 else np.int64
+            confusion[model] = [
+                np.bincount(codes, (y == truth) & (predicted == guess), n_groups)
+                for truth, guess in ((1, 1), (0, 1), (1, 0), (0, 0))
+            ]
 
     draws = {
-        model: {metric: np.empty(n_resamples) for metric in metrics} for model in models
+        model: {metric: np.empty(n_resamples) for metric in metrics} for model in steps
     }
-    size = _chunk_size(n, chunk_size)
-    workspace = _Workspace()
     start = 0
-    for multiplicities in _multiplicity_chunks(
-        n_groups, n_resamples, seed, size, dtype
-    ):
+    size = _chunk_size(n, chunk_size)
+    for multiplicities in _multiplicities(n_groups, n_resamples, seed, size):
         stop = start + len(multiplicities)
-        resampled_rows = np.einsum("ij,j->i", multiplicities, rows_per_group)
-        for model in models:
-            values: dict[str, np.ndarray] = {}
-            if ranked_metrics:
-                split, positive_groups, negative_groups = splits[model]
-                values.update(
-                    _ranking_metrics(
-                        multiplicities,
-                        split,
-                        positive_groups,
-                        negative_groups,
-                        wanted=ranked_metrics,
-                        workspace=workspace,
-                    )
+        for model, classes in steps.items():
+            values = {}
+            if ranked:
+                positives, negatives = (
+                    _cumulative(np.take(multiplicities, class_codes, axis=1), above)
+                    for class_codes, above in classes
                 )
-            if thresholded:
-                values.update(
-                    _resampled_threshold_metrics(
-                        multiplicities, resampled_rows, confusions[model]
-                    )
-                )
+                values = _ranking_metrics(positives, negatives, ranked)
+            if model in confusion:
+                counts = [multiplicities @ rows for rows in confusion[model]]
+                values.update(_threshold_metrics_of_counts(*counts))
             for metric in metrics:
                 draws[model][metric][start:stop] = values[metric]
         start = stop
@@ -228,13 +176,10 @@ def percentile_interval(draws: object, confidence: float = 0.95) -> tuple[float,
 def paired_difference_interval(
     draws_a: object, draws_b: object, confidence: float = 0.95
 ) -> dict[str, float | bool | int]:
-    """Percentile interval of the paired differences ``a - b`` over the same resamples.
-
-    Returns ``mean_difference`` (mean of the differences), ``low`` and ``high`` (the
-    percentile interval), ``excludes_zero`` (``low > 0`` or ``high < 0``: the models
-    differ at this confidence) and ``n_valid`` (resamples where both are defined;
-    the others are ignored).
-    """
+    """Percentile interval of the paired differences ``a - b`` over the same resamples:
+    ``mean_difference``, ``low``, ``high``, ``excludes_zero`` (``low > 0`` or
+    ``high < 0``: the models differ at this confidence) and ``n_valid`` (resamples
+    where both are defined; the others are ignored)."""
     a = np.asarray(draws_a, dtype=np.float64)
     b = np.asarray(draws_b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
@@ -251,9 +196,6 @@ def paired_difference_interval(
     }
 
 
-# --- Expected AUC-PR over redrawn labels --------------------------------------------------
-
-
 def expected_auc_pr(
     probabilities: object,
     scores_by_model: Mapping[str, object],
@@ -266,10 +208,10 @@ def expected_auc_pr(
 
     Every draw sets each row's label to 1 with its probability, independently; all
     models (and the ceiling, key ``"ceiling"``, which ranks rows by the probabilities
-    themselves) are scored on the same draws. Per model: ``mean``, ``sd`` (standard
-    deviation across draws, ddof 1), ``sem`` (standard error of the mean,
-    ``sd / sqrt(n_valid)``), ``n_valid`` (draws with both classes; the others are NaN
-    and skipped) and ``draws`` (the ``n_draws`` per-draw AUC-PRs, paired across models).
+    themselves) are scored on the same draws. Per model: ``mean``, ``sd`` (across draws,
+    ddof 1), ``sem`` (``sd / sqrt(n_valid)``), ``n_valid`` (draws with both classes;
+    the others are NaN and skipped) and ``draws`` (the ``n_draws`` AUC-PRs, paired
+    across models).
     """
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim != 1 or np.isnan(p).any() or (p < 0).any() or (p > 1).any():
@@ -278,24 +220,21 @@ def expected_auc_pr(
         raise ValueError(f"'{CEILING}' is reserved for the ceiling.")
     if n_draws < 1:
         raise ValueError("n_draws must be positive.")
-    n = len(p)
-    all_scores = {CEILING: p, **scores_by_model}
     rankings = {
-        model: _ranking(_scores(scores, n, f"scores of {model}"))
-        for model, scores in all_scores.items()
+        model: _distinct_scores(_scores(scores, len(p), f"scores of {model}"))
+        for model, scores in {CEILING: p, **scores_by_model}.items()
     }
-    draws = {model: np.empty(n_draws) for model in all_scores}
+    draws = {model: np.empty(n_draws) for model in rankings}
     rng = np.random.default_rng(seed)
-    size = _chunk_size(n, chunk_size)
+    size = _chunk_size(len(p), chunk_size)
     for start in range(0, n_draws, size):
         stop = min(start + size, n_draws)
-        labels = (rng.random((stop - start, n)) < p).astype(np.int32)
-        for model, ranking in rankings.items():
-            ranked = np.take(labels, ranking.order, axis=1)
-            positives = np.cumsum(ranked, axis=1, out=ranked)[:, ranking.ends]
-            totals = np.broadcast_to(ranking.ends + 1, positives.shape)
-            draws[model][start:stop] = _auc_pr_of_counts(positives, totals)
-    summary: dict[str, dict[str, float | int | np.ndarray]] = {}
+        labels = (rng.random((stop - start, len(p))) < p).astype(np.int64)
+        for model, (order, bounds) in rankings.items():
+            positives = _cumulative(np.take(labels, order, axis=1), bounds)
+            auc = _ranking_metrics(positives, bounds - positives, ["auc_pr"])
+            draws[model][start:stop] = auc["auc_pr"]
+    summary = {}
     for model, values in draws.items():
         valid = values[~np.isnan(values)]
         sd = float(valid.std(ddof=1)) if valid.size > 1 else math.nan

@@ -30,5 +30,3 @@ def model_name(feature_set: str, algorithm: str) -> str:
 
 #: Key of the ceiling (scores = the true probabilities) in :func:`expected_auc_pr`.
 CEILING = "ceiling"
-#: Target number of (resample x row) cells per chunk: buffers of a few MB each.
-CHUNK_CELLS = 1_000_000
