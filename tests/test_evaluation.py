@@ -1,8 +1,11 @@
-"""Driver-side metrics (numpy/pandas): hand-computed cases, Spark equivalence, bootstrap."""
+"""Driver-side metrics (scikit-learn, numpy): hand-computed cases, Spark equivalence,
+bootstrap against a brute-force computation of each resample."""
 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -174,6 +177,15 @@ def test_best_f1_threshold_prefers_the_highest_among_equal_f1():
 def test_best_f1_threshold_needs_a_churner():
     with pytest.raises(ValueError, match="no churner"):
         best_f1_threshold([0, 0], [0.3, 0.6])
+
+
+def test_importing_the_package_does_not_import_scikit_learn():
+    # Spark's Python workers import the pipelines' packages (2.5 s each for sklearn).
+    code = "import sys, sparkify_kedro.evaluation; print('sklearn' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 def test_inputs_are_checked():
@@ -397,6 +409,41 @@ def test_bootstrap_draws_are_the_weighted_metrics_of_the_resamples(seed):
             }
             for metric, value in expected.items():
                 assert _same(model_draws[metric], value, 1e-12), (model, metric)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bootstrap_draws_equal_the_metrics_of_the_resampled_rows(seed):
+    # Brute force: each resample's rows materialised (a user drawn k times: its rows k
+    # times), scored by the point metrics. Scores with many ties, long runs of stayers
+    # between churners, users of one to five rows.
+    rng = np.random.default_rng(seed)
+    users = np.repeat(np.arange(40), rng.integers(1, 6, 40))
+    n = len(users)
+    labels = (rng.random(n) < [0.05, 0.1, 0.3, 0.5, 0.15, 0.2][seed]).astype(int)
+    scores_by_model = {
+        "ties": np.round(rng.random(n), 1),
+        "continuous": labels * 0.2 + rng.random(n),
+        "constant": np.full(n, 0.5),
+    }
+    predictions_by_model = {
+        m: (s > 0.5).astype(int) for m, s in scores_by_model.items()
+    }
+    draws = bootstrap_metrics(
+        labels, scores_by_model, predictions_by_model, users, 15, seed, chunk_size=4
+    )
+    for resample, counts in enumerate(group_multiplicities(40, 15, seed)):
+        rows = np.repeat(np.arange(n), counts[users])
+        for model, scores in scores_by_model.items():
+            y, s = labels[rows], scores[rows]
+            expected = {
+                "auc_pr": auc_pr(y, s),
+                "auc_roc": auc_roc(y, s),
+                "lift_top_decile": lift_at_top(y, s),
+                **threshold_metrics(y, predictions_by_model[model][rows]),
+            }
+            for metric, value in expected.items():
+                actual = draws[model][metric][resample]
+                assert _same(actual, value, 1e-12), (model, metric, resample)
 
 
 def test_bootstrap_is_reproducible_and_independent_of_the_chunk_size():
