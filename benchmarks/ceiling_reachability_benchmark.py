@@ -1,6 +1,6 @@
 """How much of the ceiling can any model reach from the log? Learners fed the true answer.
 
-The ceiling (``pipelines/simulation/ceiling.py``) ranks test rows by the simulator's own churn
+The ceiling (``pipelines/simulation/ceiling/``) ranks test rows by the simulator's own churn
 probability, computed from each user's *complete* state at the cutoff: latent traits
 (satisfaction, price sensitivity, ad tolerance, engagement), the position of the mood's
 random walk, the decline to come. A model sees only the log. This benchmark asks how far

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sparkify_kedro.events import KNOWN_PAGES, RAW_FIELD_NAMES, RAW_FIELDS
+from sparkify_kedro.pipelines.simulation import generator
 from sparkify_kedro.pipelines.simulation.generator import UserSimulator
 from sparkify_kedro.pipelines.simulation.primitives import (
     CANCEL_GATEWAYS,
@@ -90,3 +92,10 @@ def test_cancellation_is_last_and_reached_through_a_gateway(
 
 def test_double_encoding_matches_the_real_log():
     assert double_encode("Björk") == "BjÃ\x83Â¶rk"
+
+
+def test_the_generator_does_not_import_the_ceiling():
+    """The ceiling builds on the generator, never the reverse: no import circle."""
+    for path in Path(generator.__file__).parent.glob("*.py"):
+        if path.name != "__init__.py":  # the package also offers the ceiling pipeline
+            assert "simulation.ceiling" not in path.read_text(), path.name

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkify_kedro.pipelines.simulation import reference as ref
+import sparkify_kedro.pipelines.simulation.reference as ref
 from sparkify_kedro.pipelines.simulation.nodes import (
     CANCELLATION,
     DOWNGRADE,

@@ -31,7 +31,7 @@ def build_catalogue(
     length_log_sd: float,
     double_encoded_share: float,
 ) -> Catalogue:
-    """A deterministic song catalogue (``simulation.catalogue`` and the seed): artist and
+    """A deterministic song catalogue (the seed and ``simulation.catalogue``): artist and
     title made from word lists, log-normal lengths (0.78 s to 3,024.7 s), Zipf-like
     popularity. Built once per Python worker."""
     rng = np.random.default_rng([seed, 7_001])

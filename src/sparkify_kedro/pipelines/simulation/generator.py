@@ -13,7 +13,6 @@ the ceiling (``ceiling/futures.py``) subclasses it to branch into futures there.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,6 @@ import numpy as np
 from sparkify_kedro.pipelines.simulation.catalogue import build_catalogue
 from sparkify_kedro.pipelines.simulation.primitives import (
     CANCEL,
-    CANCEL_GATEWAYS,
     CANCELLED,
     CONFIRMATION,
     DAY,
@@ -41,18 +39,11 @@ from sparkify_kedro.pipelines.simulation.primitives import (
     uniforms,
 )
 from sparkify_kedro.pipelines.simulation.profiles import UserProfile, draw_user_profile
-
-
-@dataclass(frozen=True)
-class SessionRates:
-    """A user's page-transition tables and chances for one session, level and mood."""
-
-    from_song: tuple[list[float], list[str]]
-    from_other: tuple[list[float], list[str]]
-    end: float
-    cancel: dict[str, float]
-    submit_downgrade: float
-    submit_upgrade: float
+from sparkify_kedro.pipelines.simulation.rates import (
+    SessionRates,
+    page_weights,
+    session_rates,
+)
 
 
 class UserSimulator:
@@ -65,21 +56,7 @@ class UserSimulator:
         self.start = epoch_seconds(params["start"])
         self.end = epoch_seconds(params["end"])
         self.n_users = int(params["n_users"])
-        cat = params["catalogue"]
-        self.catalogue = build_catalogue(
-            self.seed,
-            n_artists=int(cat["n_artists"]),
-            n_songs=int(cat["n_songs"]),
-            **{
-                key: float(cat[key])
-                for key in (
-                    "popularity_exponent",
-                    "length_log_mean",
-                    "length_log_sd",
-                    "double_encoded_share",
-                )
-            },
-        )
+        self.catalogue = build_catalogue(self.seed, **params["catalogue"])
         rhythm = params["rhythm"]
         hours = [float(w) for w in rhythm["hour_weights"]]
         self.hour_acceptance = [w / max(hours) for w in hours]
@@ -89,22 +66,7 @@ class UserSimulator:
         )
         #: Seconds from a song to the next page: its length rounded, at least one.
         self.song_seconds = [max(1, round(length)) for length in self.catalogue.lengths]
-        factors = params["page_weight_factors"] or {}
-        unknown = sorted(
-            set(factors) - {page for t in params["pages"].values() for page in t}
-        )
-        if unknown:
-            raise ValueError(
-                f"page_weight_factors: {unknown} are not pages of the `pages` tables."
-            )
-        #: The after-song page weights by level, times ``page_weight_factors`` (a shifted
-        #: behaviour; none by default).
-        self.page_weights = {
-            level: {
-                page: w * float(factors.get(page, 1.0)) for page, w in table.items()
-            }
-            for level, table in params["pages"].items()
-        }
+        self.page_weights = page_weights(params)
         self.logged_out_table = transition_table(params["logged_out_pages"])
         self.guest_table = transition_table(params["guest"]["pages"])
         self.http = {
@@ -118,51 +80,7 @@ class UserSimulator:
 
     def rates(self, profile: UserProfile, level: str, unhappy: float) -> SessionRates:
         """Transition tables and chances of a session at ``level`` and unhappiness."""
-        p, churn, upgrade = (
-            self.params,
-            self.params["churn"],
-            self.params["submit_upgrade"],
-        )
-        weights = dict(self.page_weights[level])
-        for page, strength in p["mood_effects"].items():
-            if page in weights:
-                weights[page] *= math.exp(strength * unhappy)
-        back, total = p["return_to_music"], sum(weights.values())
-        other = {page: (1 - back) * w / total for page, w in weights.items()}
-        other[NEXT_SONG] = other.get(NEXT_SONG, 0.0) + back
-        cancel_boost = math.exp(churn["cancel_unhappiness"] * unhappy)
-        ad_boost = math.exp(-churn["cancel_ad_tolerance"] * profile.ad_tolerance)
-        return SessionRates(
-            from_song=transition_table(weights),
-            from_other=transition_table(other),
-            end=p["session_end"][level]
-            * math.exp(p["sessions"]["end_unhappiness"] * unhappy),
-            cancel={
-                page: min(
-                    0.5,
-                    churn["cancel"][page]
-                    * cancel_boost
-                    * (ad_boost if page == "Roll Advert" else 1.0),
-                )
-                for page in CANCEL_GATEWAYS
-            },
-            submit_downgrade=min(
-                0.9,
-                churn["submit_downgrade"]
-                * math.exp(
-                    churn["downgrade_unhappiness"] * unhappy
-                    + churn["downgrade_price"] * profile.price_sensitivity
-                ),
-            ),
-            submit_upgrade=min(
-                0.9,
-                upgrade["base"]
-                * math.exp(
-                    -upgrade["mood"] * unhappy
-                    - upgrade["price"] * profile.price_sensitivity
-                ),
-            ),
-        )
+        return session_rates(self.params, self.page_weights, profile, level, unhappy)
 
     def acceptance(self, t: float) -> float:
         """Relative chance a session starts at time ``t`` (daily and weekly rhythm)."""

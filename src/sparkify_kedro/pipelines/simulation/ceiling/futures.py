@@ -14,11 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sparkify_kedro.pipelines.simulation.generator import (
-    SessionRates,
-    UserSimulator,
-    UserStream,
-)
+from sparkify_kedro.pipelines.simulation.generator import UserSimulator, UserStream
 from sparkify_kedro.pipelines.simulation.primitives import (
     CANCEL,
     CANCEL_GATEWAYS,
@@ -29,6 +25,7 @@ from sparkify_kedro.pipelines.simulation.primitives import (
     uniforms,
 )
 from sparkify_kedro.pipelines.simulation.profiles import draw_user_profile
+from sparkify_kedro.pipelines.simulation.rates import SessionRates
 
 
 @dataclass(frozen=True)
