@@ -42,10 +42,8 @@ row's weight is the number of times its user was drawn, and every metric is the
 weighted metric above, so a draw equals the metric computed on the resampled rows.
 Every model is evaluated on the same resamples: differences between models are paired
 (:func:`paired_difference_interval`). :func:`expected_auc_pr` averages the AUC-PR over
-labels redrawn from known churn probabilities (the simulator's ceiling). Resampled
-metrics are computed in numpy, a chunk of resamples at once (a loop over scikit-learn
-would be two orders of magnitude slower), from the cumulative weights at each distinct
-score; the point metrics of scikit-learn check them in the tests.
+labels redrawn from known churn probabilities (the simulator's ceiling). Both are
+vectorised in numpy (``bootstrap``); the tests check them against the point metrics.
 
 scikit-learn is imported inside the functions that use it: Spark's Python workers
 import the pipelines' packages, and would pay its 2.5 s import each.

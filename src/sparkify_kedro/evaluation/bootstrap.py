@@ -2,8 +2,10 @@
 
 Both weigh the rows C ways at once (C resamples, or C draws of labels): a (C, rows)
 matrix in score order, cumulated down the ranking, gives every metric of the C
-(``metrics._ranking_metrics``). C is bounded by about a million cells; results do not
-depend on it.
+(``metrics._ranking_metrics``); a loop over scikit-learn would be two orders of
+magnitude slower. C keeps the matrices near 100,000 cells: larger arrays are mapped
+afresh from the system at each allocation, and their page faults would cost more than
+the arithmetic. Results do not depend on C.
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ def bootstrap_metrics(  # noqa: PLR0917 (the positional order is the documented 
     so that differences between models are paired. A draw is the weighted metric of the
     module doc: the AUCs are NaN in a resample with one class, the lift without
     churners. ``predictions_by_model`` (0/1 per row) is needed only for the threshold
-    metrics. ``chunk_size`` resamples are evaluated at once (default: about a million
-    resample x row cells), which bounds the memory; results do not depend on it.
+    metrics. ``chunk_size`` resamples are evaluated at once (default: about 100,000
+    resample x row cells); results do not depend on it.
     """
     y = _binary(labels, "labels")
     n = len(y)
@@ -112,8 +114,10 @@ def bootstrap_metrics(  # noqa: PLR0917 (the positional order is the documented 
         )
     if n_resamples < 1:
         raise ValueError("n_resamples must be positive.")
-    if np.shape(groups) != (n,) or n == 0:
-        raise ValueError(f"groups must be one-dimensional with the {n} rows (not 0).")
+    if np.shape(groups) != (n,):
+        raise ValueError(f"groups must be one-dimensional with {n} rows.")
+    if n == 0:
+        raise ValueError("Cannot resample without rows.")
     codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
     n_groups = int(codes.max()) + 1
     ranked = [metric for metric in metrics if metric in RANKING_METRICS]

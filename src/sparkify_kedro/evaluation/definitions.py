@@ -8,15 +8,7 @@ RANKING_METRICS = ("auc_pr", "auc_roc", "lift_top_decile")
 #: Metrics computed from the 0/1 predictions.
 THRESHOLD_METRICS = ("precision", "recall", "f1", "weighted_f1")
 #: Every metric :func:`bootstrap_metrics` can resample, in the default order.
-BOOTSTRAP_METRICS = (
-    "auc_pr",
-    "auc_roc",
-    "precision",
-    "recall",
-    "f1",
-    "weighted_f1",
-    "lift_top_decile",
-)
+BOOTSTRAP_METRICS = ("auc_pr", "auc_roc", *THRESHOLD_METRICS, "lift_top_decile")
 #: The feature set of the reference models that need no learning.
 BASELINE = "baseline"
 
