@@ -1,15 +1,13 @@
 """Platt calibration of churn scores, and how well probabilities match outcomes.
 
-Shared by modeling (which fits the deployed model's map on its out-of-time scores:
-``pipelines/modeling/calibration.py``), scoring and inference (which apply it) and the
-ceiling (which checks it against the simulator's probabilities).
+Modeling fits the deployed model's map on its out-of-time scores, scoring applies it, the
+ceiling checks it against the simulator's probabilities.
 
 The map: ``p = 1 / (1 + exp(-(slope * x + intercept)))``, ``x`` the logit of a raw churn
 probability. The slope comes from every row given (an unregularised logistic regression,
-its maximum likelihood by Newton's method); with ``level_from: latest_origin`` the intercept is then refitted on the
-latest origin's rows alone, so that their mean probability equals their churn rate
-(recalibration in the large): the churn rate drifts between cutoffs, and a level pooled
-over every origin lags behind it.
+its maximum likelihood by Newton's method); with ``level_from: latest_origin`` the
+intercept is then refitted on the latest origin's rows alone, so that their mean
+probability equals their churn rate (the churn rate drifts between cutoffs).
 """
 
 from __future__ import annotations
@@ -51,9 +49,7 @@ def _logistic_mle(
 ) -> np.ndarray | None:
     """Coefficients of the unregularised logistic regression of ``labels`` on ``design``
     (plus a fixed ``offset``), by Newton's method: the maximum likelihood, or None when it
-    does not exist (separable rows). Two coefficients at most here: a few microseconds,
-    where importing scikit-learn for them costs 2.5 s (in every Spark Python worker too,
-    which imports this module with the pipelines' packages)."""
+    does not exist (separable rows)."""
     coefficients = np.zeros(design.shape[1])
     for _ in range(100):
         p = sigmoid(design @ coefficients + offset)
@@ -117,13 +113,18 @@ def apply_platt(inputs: np.ndarray, calibration: dict[str, float]) -> np.ndarray
     return sigmoid(calibration["slope"] * inputs + calibration["intercept"])
 
 
+def logit_column(probability: Column) -> Column:
+    """The Spark column of :func:`logit`: ``probability`` clipped, to its logit."""
+    clipped = F.least(F.greatest(probability, F.lit(EPSILON)), F.lit(1 - EPSILON))
+    return F.log(clipped / (F.lit(1.0) - clipped))
+
+
 def calibrated_probability(
     raw_probability: Column, calibration: dict[str, Any]
 ) -> Column:
     """The Spark column of :func:`apply_platt`: ``raw_probability`` (the model's churn
-    probability) clipped, to its logit, through the recorded map."""
-    clipped = F.least(F.greatest(raw_probability, F.lit(EPSILON)), F.lit(1 - EPSILON))
-    logit = F.log(clipped / (F.lit(1.0) - clipped))
+    probability) to its logit (:func:`logit_column`), through the recorded map."""
+    logit = logit_column(raw_probability)
     linear = F.lit(calibration["slope"]) * logit + F.lit(calibration["intercept"])
     return F.lit(1.0) / (F.lit(1.0) + F.exp(-linear))
 

@@ -1,10 +1,8 @@
 """Nodes of the ``scoring`` pipeline: per user at risk, a calibrated churn probability,
 the reasons for it, the revenue churn would lose, a rank and a risk tier.
 
-Windows and features come from the model (``best_model_info``: the ``churn_task`` and
-feature parameters frozen at training), never from the current parameters, so a model
-always scores the features it was trained on. The probability calibration and the typical
-values of the reasons come from ``best_model_info`` too (saved with the model).
+Windows, features, the probability calibration and the features' typical values come from
+``best_model_info`` (frozen at training), never from the current parameters.
 """
 
 from __future__ import annotations
@@ -18,8 +16,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparkify_kedro.calibration import EPSILON, calibrated_probability
+from sparkify_kedro.calibration import calibrated_probability, logit_column
 from sparkify_kedro.estimators import churn_probability
+from sparkify_kedro.feature_catalog import PAID
 from sparkify_kedro.features import compute_user_features, feature_window_params
 from sparkify_kedro.windows import cutoff_frame, log_end_timestamp, users_at_risk
 
@@ -38,23 +37,27 @@ CHURN_SCORE_COLUMNS = [
     "model",
     "scored_at",
 ]
-#: What churn costs: a paid user who leaves the paid level, any other user who leaves.
-PAID = "paid"
 #: Days in a month, for the monthly revenue of a window's adverts.
 DAYS_PER_MONTH = 30.0
 _VARIANT, _SHOWN, _LOGIT = "__variant", "__shown", "__logit"
 
 
-def _frozen_task(best_model_info: dict[str, Any]) -> dict[str, Any]:
-    """The ``churn_task`` the model was trained with; a clear error for a model saved
-    before windows were frozen with it."""
-    if "churn_task" not in best_model_info or "feature_params" not in best_model_info:
+def _recorded(best_model_info: dict[str, Any], *keys: str) -> Any:
+    """``best_model_info[keys[0]]``, or a clear error naming the first of ``keys`` it
+    lacks (a model saved before they were recorded)."""
+    missing = [key for key in keys if key not in best_model_info]
+    if missing:
         raise ValueError(
             f"best_model_info of {best_model_info.get('name', 'the model')} records no "
-            "churn_task / feature_params: it predates frozen windows. Retrain it "
+            f"{missing[0]}: it was saved before models recorded it. Retrain it "
             "(kedro run --pipelines modeling) before scoring with it."
         )
-    return best_model_info["churn_task"]
+    return best_model_info[keys[0]]
+
+
+def _frozen_task(best_model_info: dict[str, Any]) -> dict[str, Any]:
+    """The ``churn_task`` the model was trained with (its feature parameters frozen too)."""
+    return _recorded(best_model_info, "churn_task", "feature_params")
 
 
 def build_scoring_cutoffs(
@@ -85,17 +88,6 @@ def build_scoring_features(
     return compute_user_features(clean_events, scoring_cutoffs, params)
 
 
-def _recorded(best_model_info: dict[str, Any], key: str) -> Any:
-    """``best_model_info[key]``, or a clear error for a model saved before it existed."""
-    if key not in best_model_info:
-        raise ValueError(
-            f"best_model_info of {best_model_info.get('name', 'the model')} records no "
-            f"{key}: it predates calibrated probabilities and reasons. Retrain it "
-            "(kedro run --pipelines modeling) before scoring with it."
-        )
-    return best_model_info[key]
-
-
 def _shown(value: Column, data_type: T.DataType) -> Column:
     """A feature value as reasons show it: integers as they are, other numbers with
     fewer decimals the larger they are, text as it is; ``missing`` for no value."""
@@ -112,9 +104,13 @@ def _shown(value: Column, data_type: T.DataType) -> Column:
     return F.coalesce(text, F.lit("missing"))
 
 
-def _typical_shown(entry: dict[str, Any], data_type: T.DataType) -> str:
-    """A feature's typical value (training median, or mode) as :func:`_shown` writes it."""
-    typical = entry["median"] if entry["kind"] == "numeric" else entry["mode"]
+def _typical(entry: dict[str, Any]) -> Any:
+    """A feature's typical training value: its median, or its mode for a category."""
+    return entry["median"] if entry["kind"] == "numeric" else entry["mode"]
+
+
+def _typical_shown(typical: Any, data_type: T.DataType) -> str:
+    """A typical value as :func:`_shown` writes it."""
     if typical is None:
         return "missing"
     if isinstance(data_type, T.StringType):
@@ -127,24 +123,20 @@ def _typical_shown(entry: dict[str, Any], data_type: T.DataType) -> str:
 
 
 def _with_typical_variants(
-    scoring_features: DataFrame, columns: list[str], profile: dict[str, Any]
+    scoring_features: DataFrame,
+    typical: dict[str, Any],
+    types: dict[str, T.DataType],
 ) -> DataFrame:
-    """Every row once as it is (variant 0) and once per model column ``k`` (variant
-    ``k + 1``) with that column set to its typical training value; ``__shown`` keeps the
+    """Every row once as it is (variant 0) and once per model column ``k`` of ``typical``
+    (variant ``k + 1``) with that column set to its typical value; ``__shown`` keeps the
     row's own values as text, for the reasons."""
-    types = {field.name: field.dataType for field in scoring_features.schema.fields}
+    columns = list(typical)
     variants = scoring_features.sparkSession.range(len(columns) + 1).select(
         F.col("id").cast("int").alias(_VARIANT)
     )
     rows = scoring_features.crossJoin(F.broadcast(variants)).withColumn(
         _SHOWN, F.array(*[_shown(F.col(name), types[name]) for name in columns])
     )
-    typical = {
-        name: profile["features"][name].get(
-            "median" if profile["features"][name]["kind"] == "numeric" else "mode"
-        )
-        for name in columns
-    }
     return rows.withColumns(
         {
             name: F.when(
@@ -153,20 +145,6 @@ def _with_typical_variants(
             for index, name in enumerate(columns)
         }
     )
-
-
-def _reason_texts(
-    columns: list[str], profile: dict[str, Any], types: dict[str, T.DataType]
-) -> tuple[Column, Column]:
-    """Literal arrays of the model columns in words and of their typical values."""
-    words = F.array(*[F.lit(name.replace("_", " ")) for name in columns])
-    typical = F.array(
-        *[
-            F.lit(_typical_shown(profile["features"][name], types[name]))
-            for name in columns
-        ]
-    )
-    return words, typical
 
 
 def score_users(
@@ -191,15 +169,19 @@ def score_users(
     Returns ``user_id``, ``scored_at`` (the cutoff), ``churn_probability``, the reasons.
     """
     calibration = _recorded(best_model_info, "probability_calibration")
-    profile = _recorded(best_model_info, "feature_profile")
+    profile = _recorded(best_model_info, "feature_profile")["features"]
     feature_columns = best_model_info["feature_columns"]
     columns = [*feature_columns["numeric"], *feature_columns["categorical"]]
     types = {field.name: field.dataType for field in scoring_features.schema.fields}
-    raw = F.least(F.greatest(churn_probability(), F.lit(EPSILON)), F.lit(1 - EPSILON))
+    typical = {name: _typical(profile[name]) for name in columns}
     scored = best_model.transform(
-        _with_typical_variants(scoring_features, columns, profile)
+        _with_typical_variants(scoring_features, typical, types)
     ).select(
-        "user_id", "cutoff", _VARIANT, _SHOWN, F.log(raw / (1 - raw)).alias(_LOGIT)
+        "user_id",
+        "cutoff",
+        _VARIANT,
+        _SHOWN,
+        logit_column(churn_probability()).alias(_LOGIT),
     )
     per_user = scored.groupBy("user_id", "cutoff").agg(
         F.max(F.when(F.col(_VARIANT) == 0, F.col(_LOGIT))).alias(_LOGIT),
@@ -221,7 +203,10 @@ def score_users(
             ),
         )
     )
-    words, typical = _reason_texts(columns, profile, types)
+    words = F.array(*[F.lit(name.replace("_", " ")) for name in columns])
+    typical_shown = F.array(
+        *[F.lit(_typical_shown(typical[name], types[name])) for name in columns]
+    )
 
     def reason(k: int) -> Column:
         variant = F.element_at(raising, k)["variant"]
@@ -232,7 +217,7 @@ def score_users(
                 F.lit(": "),
                 F.element_at(F.col(_SHOWN), variant),
                 F.lit(", typical "),
-                F.element_at(typical, variant),
+                F.element_at(typical_shown, variant),
             ),
         ).otherwise(F.lit(""))
 
@@ -288,32 +273,6 @@ def estimate_monthly_value(
     )
 
 
-def _tier(
-    rank: Any, n_users: int, risk_tiers: list[dict[str, Any]], default: str
-) -> Any:
-    """The first tier whose ``top_share`` of ``n_users`` covers ``rank``, else ``default``."""
-    tier = F.lit(default)
-    for entry in reversed(risk_tiers):
-        top = math.ceil(entry["top_share"] * n_users)
-        tier = F.when(rank <= top, F.lit(entry["name"])).otherwise(tier)
-    return tier
-
-
-def _ranked(rows: DataFrame, *order: Column) -> DataFrame:
-    """``rows`` with ``rank`` 1..n in ``order``, computed across partitions.
-
-    A window over the whole table would pull every row into one partition (Spark warns,
-    "No Partition Defined for Window operation", each time the plan runs); here the sorted
-    rows keep their range partitions and ``zipWithIndex`` numbers them in order.
-    """
-    sorted_rows = rows.orderBy(*order)
-    schema = T.StructType(
-        [*sorted_rows.schema.fields, T.StructField("rank", T.LongType())]
-    )
-    numbered = sorted_rows.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 1))
-    return rows.sparkSession.createDataFrame(numbered, schema)
-
-
 #: What ``scoring.rank_by`` may rank users by.
 RANKINGS = ("churn_probability", "expected_monthly_loss")
 
@@ -343,8 +302,18 @@ def assign_risk_tiers(  # noqa: PLR0917 (a Kedro node: inputs come by position)
         "expected_monthly_loss", F.col("churn_probability") * F.col("monthly_value")
     )
     n_users = valued.count()
-    ranked = _ranked(valued, F.desc(rank_by), F.asc("user_id"))
-    tier = _tier(F.col("rank"), n_users, risk_tiers["tiers"], risk_tiers["default"])
+    # rank by zipWithIndex over the sorted rows, which keep their range partitions (a
+    # window over the whole table would pull every row into one partition)
+    ordered = valued.orderBy(F.desc(rank_by), F.asc("user_id"))
+    ranked = valued.sparkSession.createDataFrame(
+        ordered.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 1)),
+        T.StructType([*ordered.schema.fields, T.StructField("rank", T.LongType())]),
+    )
+    # the first tier whose top_share of the users covers the rank, else the default
+    tier = F.lit(risk_tiers["default"])
+    for entry in reversed(risk_tiers["tiers"]):
+        top = math.ceil(entry["top_share"] * n_users)
+        tier = F.when(F.col("rank") <= top, F.lit(entry["name"])).otherwise(tier)
     reasons = [name for name in user_scores.columns if name.startswith("reason_")]
     return ranked.select(
         "user_id",
