@@ -9,3 +9,5 @@ LABEL = "label"
 SCORE = "score"
 MODEL = "model"
 PREDICTION = "prediction"
+#: The key of every per-user table of the modeling stages: a user at a cutoff.
+KEYS = [USER, CUTOFF]

@@ -23,12 +23,11 @@ from plotly.subplots import make_subplots
 from pyspark.sql import DataFrame
 
 from sparkify_kedro import evaluation
+from sparkify_kedro.columns import CUTOFF, KEYS, LABEL, MODEL, SCORE, USER
 from sparkify_kedro.pipelines.simulation.ceiling.probability_check import (
     calibration_against_simulator,
 )
 
-USER, CUTOFF, LABEL, SCORE, MODEL = "user_id", "cutoff", "label", "score", "model"
-KEYS = [USER, CUTOFF]
 #: The index of the origin rows: sorted by cutoff, then user.
 INDEX = [CUTOFF, USER]
 #: The modeling pipeline's names of the choosing procedure and of the two baselines.

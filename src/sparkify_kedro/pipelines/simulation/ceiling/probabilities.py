@@ -17,12 +17,12 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from sparkify_kedro.columns import KEYS
 from sparkify_kedro.events import churn_pages
 from sparkify_kedro.pipelines.simulation.ceiling.futures import ceiling_run
 from sparkify_kedro.pipelines.simulation.generator import UserSimulator
 from sparkify_kedro.pipelines.simulation.primitives import DAY
 
-KEYS = ["user_id", "cutoff"]
 #: ``simulated_churn_probabilities``: one row per labelled (user_id, cutoff).
 CHURN_PROBABILITY_SCHEMA = T.StructType(
     [

@@ -23,8 +23,7 @@ from sparkify_kedro.calibration import (
     calibrate_each_origin,
     reliability,
 )
-
-KEYS = ["user_id", "cutoff"]
+from sparkify_kedro.columns import KEYS
 
 
 def _perfect_ranking_error(
