@@ -10,24 +10,14 @@ PSI of a feature = sum over its buckets of ``(p_new - p_ref) * ln(p_new / p_ref)
 shares of rows in each bucket; 0 when both agree, 0.1 a small move, above 0.2 a move the
 model may not have been trained for (the usual reading, and the default threshold). An
 empty bucket on either side would make it infinite: each share is raised to at least
-``share_floor`` (1e-4 by default, i.e. one row in 10,000), which caps an empty bucket's
-contribution at about ``p * ln(p / 1e-4)``.
+``share_floor`` (1e-4 by default).
 
-Buckets, and why not the profile's own. The profile cuts each numeric feature at its
-training quantiles (``modeling.feature_profile.bins`` buckets of equal share) and keeps
-every value of a categorical one. Two samples drawn from the *same* population still
-differ by chance, and PSI grows with that noise about as ``(k - 1) * (1 / n_new +
-1 / n_ref)`` for ``k`` buckets: with 10 buckets and ~100 scored users, already ~0.1 on
-average and above 0.2 for some of 50 features, and a state with 2 % of the training rows
-and no scored user adds ~0.1 alone. So the comparison first merges buckets until each
-holds at least ``min_bucket_share`` of the training rows: adjacent numeric buckets in
-order, and rare categorical values (with values the training rows never had) in one
-bucket (:data:`RARE`). Missing values keep a bucket of their own (a broken export shows
-there). With ``min_bucket_share`` 0.2 a feature has at most 5 buckets plus ``missing``
-and the rare values: measured on simulated logs (the tests' 80 training users, the
-demo's 225) an unshifted new log stays below 0.2 on every feature while a shifted
-behaviour (three times as many thumbs down) goes well above it
-(:func:`report_drift_from_training`).
+Buckets: chance alone moves PSI by about ``(k - 1) * (1 / n_new + 1 / n_ref)`` for ``k``
+buckets, so the profile's buckets (training quantiles of numeric features, every value of
+categorical ones) are first merged until each holds at least ``min_bucket_share`` of the
+training rows: adjacent numeric buckets in order, rare categorical values (and values the
+training rows never had) in one bucket (:data:`RARE`). Missing values keep a bucket of
+their own (a broken export shows there).
 """
 
 from __future__ import annotations
@@ -39,13 +29,11 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkify_kedro.feature_profile import MISSING, bucket_counts
+from sparkify_kedro.feature_profile import MISSING, bucket_counts, bucket_shares
 
-#: The bucket of categorical values rare in (or absent from) the training rows (a name no
-#: value of the log takes: "other" is a platform).
+#: The bucket of categorical values rare in (or absent from) the training rows.
 RARE = "(rare or new values)"
-#: The column flagging scoring rows whose user has a training row, counted with the
-#: features (one more categorical column of the same Spark job).
+#: ``yes`` / ``no``: whether a scoring row's user has a training row (counted as a feature).
 SEEN_IN_TRAINING = "__seen_in_training"
 
 
@@ -123,14 +111,8 @@ def feature_drift(
     min_share, floor = drift_params["min_bucket_share"], drift_params["share_floor"]
     rows = []
     for name, entry in profile["features"].items():
-        own = counts[counts["feature"] == name]
-        total = own["count"].sum()
-        new = {
-            b: float(c / total)
-            for b, c in zip(own["bucket"], own["count"], strict=True)
-        }
         reference = _regroup(entry["shares"], entry, min_share)
-        new = _regroup(new, entry, min_share)
+        new = _regroup(bucket_shares(counts, name), entry, min_share)
         # no new row (nobody at risk): nothing to compare
         psi = float(population_stability_index(reference, new, floor)) if new else None
         rows.append(
@@ -180,17 +162,6 @@ def _warning(drifted: list[dict[str, Any]], threshold: float) -> str | None:
     )
 
 
-def _flag_training_users(rows: DataFrame, training_user_ids: list[str]) -> DataFrame:
-    """``rows`` with :data:`SEEN_IN_TRAINING` = ``yes`` when their user has a training
-    row, else ``no`` (a left join on the training users, broadcast: one per user)."""
-    seen = rows.sparkSession.createDataFrame(
-        [(user,) for user in training_user_ids], "user_id string"
-    ).withColumn(SEEN_IN_TRAINING, F.lit("yes"))
-    return rows.join(F.broadcast(seen), "user_id", "left").withColumn(
-        SEEN_IN_TRAINING, F.coalesce(F.col(SEEN_IN_TRAINING), F.lit("no"))
-    )
-
-
 def report_drift_from_training(
     scoring_features: DataFrame,
     best_model_info: dict[str, Any],
@@ -201,18 +172,9 @@ def report_drift_from_training(
     (the module doc), and the scored users with no training row (the profile's
     ``user_ids``: the model's own, whatever version is pinned).
 
-    One Spark job: the rows' buckets, every feature and the seen / unseen flag counted in
-    one aggregation (:func:`~sparkify_kedro.feature_profile.bucket_counts`).
-
-    Reference and buckets. The reference is the profile of every training row (all the
-    training cutoffs pooled) while the scoring rows are one cutoff at the new log's end:
-    tenure and the users at risk may differ by construction, not by drift. Measured on
-    simulated logs (an unshifted next export against the tests' 80 training users and the
-    demo's 225), with buckets of at least ``min_bucket_share`` = 0.2 of the training rows
-    no feature exceeds 0.10 (tenure_days and days_since_last_event at most 0.09), while
-    three times as many thumbs down give thumbs_down_per_song 0.6 to 1.2, so the pooled
-    profile serves as the reference. With the profile's own 10 buckets and every state
-    apart, the same unshifted logs reach 0.27 (tenure_days) and 1.9 (state).
+    One Spark job: every feature and the seen / unseen flag counted in one aggregation
+    (:func:`~sparkify_kedro.feature_profile.bucket_counts`). The reference pools every
+    training cutoff; the scoring rows are one cutoff at the new log's end.
 
     Returns ``psi_threshold``, ``min_bucket_share``, ``share_floor``, ``bins`` (the
     profile's most buckets of a numeric feature), ``reference_rows``, ``scored_users``,
@@ -231,9 +193,13 @@ def report_drift_from_training(
     with_flag = {
         "features": {**profile["features"], SEEN_IN_TRAINING: {"kind": "categorical"}}
     }
-    counts = bucket_counts(
-        _flag_training_users(scoring_features, profile["user_ids"]), with_flag
+    seen = scoring_features.sparkSession.createDataFrame(
+        [(user,) for user in profile["user_ids"]], "user_id string"
+    ).withColumn(SEEN_IN_TRAINING, F.lit("yes"))
+    flagged = scoring_features.join(F.broadcast(seen), "user_id", "left").withColumn(
+        SEEN_IN_TRAINING, F.coalesce(F.col(SEEN_IN_TRAINING), F.lit("no"))
     )
+    counts = bucket_counts(flagged, with_flag)
     flags = counts[counts["feature"] == SEEN_IN_TRAINING]
     scored = int(flags["count"].sum())
     unseen = int(flags.loc[flags["bucket"] == "no", "count"].sum())

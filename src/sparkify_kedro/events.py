@@ -113,27 +113,11 @@ CLEAN_EVENT_SCHEMA = T.StructType(
 )
 CLEAN_EVENT_COLUMNS: tuple[str, ...] = tuple(CLEAN_EVENT_SCHEMA.fieldNames())
 
-#: Raw field name -> clean column name.
-RAW_TO_CLEAN_NAME: dict[str, str] = {
-    "ts": "ts",
-    "userId": "user_id",
-    "sessionId": "session_id",
-    "page": "page",
-    "auth": "auth",
-    "method": "method",
-    "status": "status",
-    "level": "level",
-    "itemInSession": "item_in_session",
-    "location": "location",
-    "userAgent": "user_agent",
-    "lastName": "last_name",
-    "firstName": "first_name",
-    "registration": "registration",
-    "gender": "gender",
-    "artist": "artist",
-    "song": "song",
-    "length": "length",
-}
+#: Raw field name -> clean column name (``CLEAN_EVENT_SCHEMA`` lists the raw fields first,
+#: in the raw order).
+RAW_TO_CLEAN_NAME: dict[str, str] = dict(
+    zip(RAW_FIELD_NAMES, CLEAN_EVENT_COLUMNS[: len(RAW_FIELD_NAMES)], strict=True)
+)
 
 
 def churn_pages(params: dict[str, Any]) -> list[str]:

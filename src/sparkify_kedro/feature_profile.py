@@ -29,8 +29,7 @@ def _quoted(text: str) -> str:
 def _numeric_bucket(column: str, edges: list[float]) -> str:
     """``b<i>``: ``i`` = the number of ``edges`` below the value (buckets are closed on
     the right: a value equal to an edge falls in the lower bucket); ``missing`` for
-    null or NaN. A Spark SQL expression: built as one string, it costs one parse, where
-    as many ``Column`` objects cost a call to the JVM each (seconds for 50 features)."""
+    null or NaN. A Spark SQL string: one parse, not a JVM call per ``Column``."""
     value = f"CAST(`{column}` AS DOUBLE)"
     above = [
         f"CASE WHEN {value} > CAST('{edge!r}' AS DOUBLE) THEN 1 ELSE 0 END"
