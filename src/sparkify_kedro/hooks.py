@@ -93,23 +93,31 @@ def build_spark_session(spark_conf: dict[str, object], app_name: str) -> SparkSe
 
 
 def _silence_echoed_task_failures(spark: SparkSession) -> None:
-    """Turn off the logs that echo a failed task's Java stack trace in local mode.
+    """Turn off the logs that echo a failed task's Java stack trace in local mode, and
+    quiet those of the tasks cancelled after it.
 
     Local executors run in the driver's JVM, so four Spark loggers print a failing task's
     stack trace (each of them, up to four times) before the driver raises the very same
     error. The raised error still carries it; for an unreadable input file the project
     replaces it by one line naming the file (``sparkify_kedro.spark_errors``), which these
-    logs would bury. On a cluster (any other master) they are left alone.
+    logs would bury. The job's other tasks are then cancelled while they write, and Hadoop
+    warns about their cleanup: its shell "Interrupted while joining" a ``chmod`` (with 43
+    Java frames), its committer "Could not delete" their half-written ``_temporary`` files
+    (the output is refused on load all the same). Those two keep their errors. On a
+    cluster (any other master) all of them log on the executors, and are left alone.
     """
-    configurator = spark._jvm.org.apache.logging.log4j.core.config.Configurator
-    off = spark._jvm.org.apache.logging.log4j.Level.OFF
-    for logger in (
-        "org.apache.spark.executor.Executor",
-        "org.apache.spark.scheduler.TaskSetManager",
-        "org.apache.spark.sql.execution.datasources.FileFormatWriter",
-        "org.apache.spark.util.Utils",  # "Aborting task", with the trace
+    jvm = spark._jvm
+    configurator = jvm.org.apache.logging.log4j.core.config.Configurator
+    level = jvm.org.apache.logging.log4j.Level
+    for logger, quiet in (
+        ("org.apache.spark.executor.Executor", level.OFF),
+        ("org.apache.spark.scheduler.TaskSetManager", level.OFF),
+        ("org.apache.spark.sql.execution.datasources.FileFormatWriter", level.OFF),
+        ("org.apache.spark.util.Utils", level.OFF),  # "Aborting task", with the trace
+        ("org.apache.hadoop.util.Shell", level.ERROR),
+        ("org.apache.hadoop.mapreduce.lib.output.FileOutputCommitter", level.ERROR),
     ):
-        configurator.setLevel(logger, off)
+        configurator.setLevel(logger, quiet)
 
 
 class SparkHooks:

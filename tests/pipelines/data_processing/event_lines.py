@@ -80,6 +80,13 @@ def parse_log(log: DataFrame) -> DataFrame:
     )
 
 
+def observed_books(event_lines: DataFrame) -> dict:
+    """``line_books`` as the write of ``kept_events`` observes them (to the ``noop`` sink)."""
+    kept, line_books, _ = build_clean_events(event_lines)
+    kept.write.format("noop").mode("overwrite").save()
+    return dict(line_books.get)
+
+
 def clean_and_books(event_lines: DataFrame) -> tuple[DataFrame, dict, dict, dict]:
     """``build_clean_events`` then ``drop_duplicate_events`` of ``event_lines``, as the
     pipeline runs them: the kept events written (to Spark's ``noop`` sink, which fills the

@@ -17,11 +17,16 @@ from sparkify_kedro.pipelines.data_processing.line_rules import (
     WHITESPACE,
     strip_whitespace,
 )
-from sparkify_kedro.pipelines.data_processing.nodes import extract_quarantined_lines
+from sparkify_kedro.pipelines.data_processing.nodes import (
+    extract_quarantined_lines,
+    parse_event_lines,
+)
 from tests.pipelines.data_processing.event_lines import (
     BASE_EVENT,
     BASE_TS,
+    DATA_PROCESSING,
     event_line,
+    observed_books,
     parse,
     parse_frame,
 )
@@ -194,32 +199,35 @@ CASES: list[tuple[str, str, str, str | None]] = [
 ]
 
 
-# What the observed books say of the one file parse_frame reads: quarantined lines in it.
-EVERY_FILE_HOLDS_BAD_LINES = {
-    "files": [{"file": "file:/log/events.json", "quarantined": 1}]
-}
-
-
 def test_the_books_count_every_reason_a_rule_gives():
     reasons = {(fate, reason) for _, _, fate, reason in CASES}
     assert reasons <= set(OUTCOMES)
     assert len(set(OUTCOMES)) == len(OUTCOMES)
 
 
+def quarantine_of(event_lines, line_books: dict, kept_by_the_books: bool) -> list:
+    """``extract_quarantined_lines`` as tuples, from the lines the books kept or, when
+    ``kept_by_the_books`` is false, from a query of ``event_lines``."""
+    if not kept_by_the_books:
+        line_books = {**line_books, "first_quarantined_lines": None}
+    quarantine = extract_quarantined_lines(event_lines, line_books)
+    return [tuple(row) for row in quarantine.collect()]
+
+
 @pytest.fixture(scope="module")
 def parsed_cases(spark):
-    """Every case's line parsed once, behind a good line; case -> (row, quarantine row)."""
+    """Every case's line parsed once, behind a good line; case -> (row, quarantine row
+    kept by the books, quarantine row queried)."""
     lines = [GOOD] + [line for _, line, _, _ in CASES]
     parsed = parse_frame(spark, lines)
     rows = [row.asDict() for row in parsed.collect()][1:]
-    quarantined = {
-        row["raw_line"]: row.asDict()
-        for row in extract_quarantined_lines(
-            parsed, EVERY_FILE_HOLDS_BAD_LINES
-        ).collect()
-    }
+    line_books = observed_books(parsed)
+    quarantines = [
+        {row[0]: row for row in quarantine_of(parsed, line_books, kept)}
+        for kept in (True, False)
+    ]
     return {
-        case: (row, quarantined.get(line))
+        case: (row, *[quarantine.get(line) for quarantine in quarantines])
         for (case, line, _, _), row in zip(CASES, rows, strict=True)
     }
 
@@ -228,24 +236,21 @@ def parsed_cases(spark):
     ("case", "line", "fate", "reason"), CASES, ids=[c[0] for c in CASES]
 )
 def test_each_line_gets_its_fate_and_reason(parsed_cases, case, line, fate, reason):
-    row, quarantined = parsed_cases[case]
+    row, kept, queried = parsed_cases[case]
     assert (row["record_status"], row["reason"]) == (fate, reason)
     if fate == QUARANTINED:
-        # verbatim, whole, with the reason and the file
+        # verbatim, whole, with the reason and the file, whichever way it is extracted
         assert row["raw_line"] == line
-        assert quarantined == {
-            "raw_line": line,
-            "reason": reason,
-            "source_file": "file:/log/events.json",
-        }
+        assert kept == queried == (line, reason, "file:/log/events.json")
     else:
         assert row["raw_line"] is None
+        assert kept is queried is None
 
 
 def test_a_quarantined_value_leaves_no_typed_value_behind(parsed_cases):
     """An out-of-range number is never half-read (a wrapped long, an overflowed time)."""
     for case, _, fate, reason in CASES:
-        row, _ = parsed_cases[case]
+        row, *_ = parsed_cases[case]
         if fate == QUARANTINED and reason.startswith(("out_of_range", "inexact")):
             field = reason.split("_")[-1]
             column = {
@@ -256,13 +261,13 @@ def test_a_quarantined_value_leaves_no_typed_value_behind(parsed_cases):
 
 
 def test_a_time_written_in_seconds_is_converted_and_flagged(parsed_cases):
-    row, _ = parsed_cases["ts in seconds"]
+    row, *_ = parsed_cases["ts in seconds"]
     assert row["ts"] == datetime(2018, 10, 1, 0, 1, 57)
     assert (row["ts_from_seconds"], row["registration_from_seconds"]) == (True, False)
-    row, _ = parsed_cases["registration in seconds"]
+    row, *_ = parsed_cases["registration in seconds"]
     assert row["registration"] == datetime(2018, 9, 28, 22, 22, 42)
     assert (row["ts_from_seconds"], row["registration_from_seconds"]) == (False, True)
-    row, _ = parsed_cases["ts as float"]
+    row, *_ = parsed_cases["ts as float"]
     assert (row["ts"], row["ts_from_seconds"]) == (
         datetime(2018, 10, 1, 0, 1, 57),
         False,
@@ -298,7 +303,7 @@ def test_whitespace_is_stripped_at_both_ends_only(spark, seed):
 
 
 def test_a_byte_order_mark_is_not_part_of_the_event(parsed_cases):
-    row, _ = parsed_cases["byte-order mark"]
+    row, *_ = parsed_cases["byte-order mark"]
     assert (row["ts"], row["user_id"], row["page"]) == (
         datetime(2018, 10, 1, 0, 1, 57),
         "30",
@@ -411,6 +416,64 @@ def test_one_corrupted_field_costs_its_line_and_nothing_else(spark, seed):
     kept = [row for i, row in enumerate(rows) if i not in expected_reasons]
     assert kept == rows_of_valid_lines_alone  # every valid line reads as if alone
     assert all(row["record_status"] == "ok" for row in kept)
+
+
+# --------------- property: the quarantine the books keep is the one a query of it finds
+def random_mix(rng: random.Random, size: int) -> list[tuple[str, str | None]]:
+    """``size`` lines, each with its reason if quarantined: valid events, lines of every
+    case above, events with one corrupted field."""
+    mix = []
+    for _ in range(size):
+        event, draw = random_event(rng), rng.random()
+        if draw < 0.3:
+            mix.append((json.dumps(event), None))
+        elif draw < 0.65:
+            _, line, fate, reason = rng.choice(CASES)
+            mix.append((line, reason if fate == QUARANTINED else None))
+        else:
+            field = rng.choice(sorted(CORRUPTIONS))
+            raw_value, reason = rng.choice(CORRUPTIONS[field])
+            mix.append((with_raw_value(event, field, raw_value), reason))
+    return mix
+
+
+def test_the_quarantine_the_books_keep_is_the_one_a_query_finds(spark):
+    """Random mixes of bad lines in three files, parsed lazily as the pipeline parses them:
+    the quarantined lines the books kept in the one pass, and their reasons, are those a
+    query of the parsed lines finds, line for line and in reading order; and their
+    quarantine is built without planning the rules again."""
+    mixes = {
+        f"file:/log/part-{seed}.json": random_mix(random.Random(seed), 30)
+        for seed in range(3)
+    }
+    raw = spark.createDataFrame(
+        [
+            (line, file)
+            for file, mix in mixes.items()
+            for line in [GOOD, *(line for line, _ in mix)]
+        ],
+        "value string, source_file string",
+    )
+    event_lines = parse_event_lines(raw, DATA_PROCESSING)
+    line_books = observed_books(event_lines)
+
+    kept = quarantine_of(event_lines, line_books, kept_by_the_books=True)
+    # the query, of the lines materialised: unmaterialised, a few lines plan for minutes
+    queried = quarantine_of(
+        event_lines.localCheckpoint(), line_books, kept_by_the_books=False
+    )
+    assert (
+        kept
+        == queried
+        == [
+            (line, reason, file)
+            for file, mix in mixes.items()
+            for line, reason in mix
+            if reason is not None
+        ]
+    )
+    plan = extract_quarantined_lines(event_lines, line_books)._jdf.queryExecution()
+    assert "from_json" not in plan.optimizedPlan().toString()
 
 
 # ------------------------------- property: one event, any dialect, the same typed values

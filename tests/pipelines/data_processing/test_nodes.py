@@ -10,6 +10,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from sparkify_kedro.events import CLEAN_EVENT_SCHEMA
+from sparkify_kedro.pipelines.data_processing import books
 from sparkify_kedro.pipelines.data_processing.nodes import (
     NoReadableEventError,
     build_clean_events,
@@ -25,6 +26,7 @@ from tests.pipelines.data_processing.event_lines import (
     clean_and_books,
     event_line,
     lines_frame,
+    observed_books,
     parse,
     parse_frame,
 )
@@ -222,18 +224,47 @@ def test_a_log_without_an_exact_duplicate_rewrites_nothing(spark):
 
 
 def test_the_quarantine_reads_only_the_files_the_books_found_bad_lines_in(spark):
+    """When the books could not keep every quarantined line (here: none of them)."""
     parsed = parse_frame(spark, [event_line(), "not json"])
     bad_file = {"file": "file:/log/events.json", "lines": 2}
     found = extract_quarantined_lines(
-        parsed, {"files": [bad_file | {"quarantined": 1}]}
+        parsed,
+        {"files": [bad_file | {"quarantined": 1}], "first_quarantined_lines": None},
     )
     skipped = extract_quarantined_lines(
-        parsed, {"files": [bad_file | {"quarantined": 0}]}
+        parsed,
+        {"files": [bad_file | {"quarantined": 0}], "first_quarantined_lines": None},
     )
     assert [tuple(row) for row in found.collect()] == [
         ("not json", "malformed_json", "file:/log/events.json")
     ]
     assert skipped.collect() == []
+
+
+@pytest.mark.parametrize(
+    ("kept_lines", "long_line"), [(2, False), (1_000, True)], ids=["many", "long"]
+)
+def test_the_quarantine_is_read_again_when_the_books_could_not_keep_every_line(
+    spark, monkeypatch, kept_lines, long_line
+):
+    """More quarantined lines than the books keep, or one longer than they keep: the
+    quarantine is then queried, and holds every line."""
+    monkeypatch.setattr(books, "KEPT_LINES", kept_lines)
+    bad = ["not json", event_line(ts=0), event_line(status=99)]
+    if long_line:
+        bad[1] = event_line(ts=0, song="x" * books.KEPT_LINE_BYTES)
+    parsed = parse_frame(spark, [event_line(), *bad])
+    line_books = observed_books(parsed)
+    assert books.quarantined_lines(line_books) is None
+    found = extract_quarantined_lines(parsed, line_books)
+    assert [tuple(row) for row in found.collect()] == [
+        (line, reason, "file:/log/events.json")
+        for line, reason in zip(
+            bad,
+            ["malformed_json", "out_of_range_ts", "out_of_range_status"],
+            strict=True,
+        )
+    ]
 
 
 def test_an_input_without_a_kept_event_is_described_from_one_pass(spark):

@@ -3,11 +3,18 @@
 ``DataFrame.observe`` computes them during the write of ``clean_events``, the one pass over
 the raw text: no Spark job of their own. Column expressions only; no Spark action, except
 in :func:`input_files` for a frame built in memory.
+
+The books also keep the first quarantined lines whole, with their reasons, as the rules
+gave them in that pass: an input with few bad lines (a daily export, a test) then has its
+quarantine without a query of its own, whose planning of the rules cost a 4-line input 23 s
+(issue #36). The bound is on lines and bytes, never on the size of the log: each task holds
+at most :data:`KEPT_LINES` of at most :data:`KEPT_LINE_BYTES` each, and so does the driver.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -18,6 +25,17 @@ from sparkify_kedro.pipelines.data_processing.line_rules import (
     OUTCOMES,
     QUARANTINED,
 )
+
+#: The column that gives each line its place in reading order (partition, then row), added
+#: to the lines before they are observed: a nondeterministic expression inside an observed
+#: aggregate is not initialised, and fails the task.
+LINE_POSITION = "line_position"
+#: How many quarantined lines the books keep whole, and the longest line kept (a real
+#: event is about 400 bytes): a task's share of the books stays under 2 MiB.
+KEPT_LINES = 1_000
+KEPT_LINE_BYTES = 2_048
+#: The columns of ``quarantined_events``, as the books keep them.
+QUARANTINE_COLUMNS = ("raw_line", "reason", "source_file")
 
 
 def input_files(lines: DataFrame) -> list[str]:
@@ -37,9 +55,13 @@ def input_files(lines: DataFrame) -> list[str]:
 
 def line_books(files: list[str]) -> list[Column]:
     """Aggregates over every line: lines read, lines per outcome, lines and quarantined
-    lines per file, kept lines whose ``ts``/``registration`` was converted from seconds."""
+    lines per file, kept lines whose ``ts``/``registration`` was converted from seconds,
+    and the first quarantined lines in reading order (:func:`quarantined_lines`).
+
+    The lines need a :data:`LINE_POSITION` column."""
     status, reason = F.col("record_status"), F.col("reason")
     kept = status == OK
+    keepable = (status == QUARANTINED) & (F.octet_length("raw_line") <= KEPT_LINE_BYTES)
     # The file's position in ``files``, found once per line (file names are long and alike:
     # comparing each line's name with every file, twice, cost more than the rest of the books).
     file_number = F.array_position(
@@ -77,7 +99,21 @@ def line_books(files: list[str]) -> list[Column]:
             )
             for name in ("ts", "registration")
         ],
+        F.min_by(
+            F.struct(*QUARANTINE_COLUMNS),
+            F.when(keepable, F.col(LINE_POSITION)),
+            KEPT_LINES,
+        ).alias("first_quarantined_lines"),
     ]
+
+
+def quarantined_lines(books: dict[str, Any]) -> list[tuple] | None:
+    """Every quarantined line (``raw_line``, ``reason``, ``source_file``) in reading order,
+    as the books kept it; ``None`` when they could not keep them all (more than
+    :data:`KEPT_LINES`, or a line longer than :data:`KEPT_LINE_BYTES`)."""
+    kept = books["first_quarantined_lines"] or []  # null when not one line was kept
+    quarantined = sum(file["quarantined"] for file in books["files"])
+    return [tuple(line) for line in kept] if len(kept) == quarantined else None
 
 
 def _utc_isoformat(timestamp: Column) -> Column:

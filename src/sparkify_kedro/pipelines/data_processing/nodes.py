@@ -202,7 +202,10 @@ def build_clean_events(
     returned DataFrame, the one pass over the raw text.
     """
     line_books, profile = Observation("line_books"), Observation("clean_event_profile")
-    observed = event_lines.observe(
+    positioned = event_lines.select(
+        "*", F.monotonically_increasing_id().alias(books.LINE_POSITION)
+    )
+    observed = positioned.observe(
         line_books, *books.line_books(books.input_files(event_lines))
     )
     # The partition id, a nondeterministic column, keeps the filter above the observation
@@ -280,16 +283,19 @@ def extract_quarantined_lines(
     event_lines: DataFrame, line_books: dict[str, Any]
 ) -> DataFrame:
     """The lines that could not be read as an event: ``raw_line`` verbatim, ``reason`` and
-    the ``source_file`` it came from.
+    the ``source_file`` it came from, in reading order.
 
-    Only the files that ``line_books`` found quarantined lines in are read again: none, on a
-    log without a bad line.
+    They are the lines ``line_books`` kept, with the reasons the rules gave them in the
+    write of ``kept_events``, when it could keep them all (up to 1,000 lines: none is read
+    or parsed again, and the rules are not planned again). Otherwise only the files that
+    ``line_books`` found quarantined lines in are read again.
     """
-    files = [file["file"] for file in line_books["files"] if file["quarantined"]]
-    columns = ["raw_line", "reason", "source_file"]
-    if not files:  # an empty frame, without planning the rules again
+    columns = list(books.QUARANTINE_COLUMNS)
+    kept = books.quarantined_lines(line_books)
+    if kept is not None:
         schema = event_lines.select(columns).schema
-        return event_lines.sparkSession.createDataFrame([], schema)
+        return event_lines.sparkSession.createDataFrame(kept, schema)
+    files = [file["file"] for file in line_books["files"] if file["quarantined"]]
     of_those_files = event_lines.where(F.col("source_file").isin(files))
     return (
         of_those_files.select("*", F.spark_partition_id().alias("partition"))
