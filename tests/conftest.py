@@ -16,6 +16,7 @@ import pytest
 from pyspark.sql import SparkSession
 from xdist.scheduler import LoadScopeScheduling
 
+from sparkify_kedro.known_warnings import as_pytest_filters
 from tests.kedro_helpers import FIXTURES, SAMPLE_LOG, captured_output, run_pipeline
 
 #: A demo run small enough for the test suite: 80 simulated users, every stage, modeling
@@ -65,6 +66,13 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     _main = sys.modules["__main__"]
     if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
         _main.__file__ = execnet.__file__
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The project's known warnings (sparkify_kedro/known_warnings.py, their one home)
+    ignored in every test: pytest sets its own filters around each one."""
+    for line in as_pytest_filters():
+        config.addinivalue_line("filterwarnings", line)
 
 
 @pytest.fixture(scope="session")

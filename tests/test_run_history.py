@@ -1,5 +1,6 @@
 """Run history: a training run is recorded in MLflow with its parameters, metrics, split,
-model and reports (kedro-mlflow and ``sparkify_kedro.run_history``); other runs are not."""
+model and reports (kedro-mlflow's hook and catalog datasets, and
+``sparkify_kedro.run_history``); other runs are not."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import mlflow
 import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog
 from mlflow.tracking import MlflowClient
 from mlflow.utils.validation import _validate_metric_name
 from pyspark.sql import functions as F
@@ -20,16 +22,16 @@ from pyspark.sql import functions as F
 from sparkify_kedro import settings
 from sparkify_kedro.estimators import churn_probability
 from sparkify_kedro.pipeline_registry import register_pipelines
-from sparkify_kedro.run_history import (
-    MODEL_URI_TAG,
-    best_model_params,
-    flat_params,
+from sparkify_kedro.pipelines.modeling.mlflow_records import (
     metric_name,
-    model_metric_values,
+    model_metrics_for_mlflow,
 )
+from sparkify_kedro.run_history import RunHistoryHooks, flat_params
 from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
 
 EXPERIMENT = "sparkify_kedro"
+#: The run's tag holding the logged model's URI.
+MODEL_URI_TAG = "best_model_uri"
 
 
 def mlflow_config(env: str = "local") -> dict:
@@ -114,7 +116,9 @@ def test_model_metrics_become_one_metric_per_row_and_number_and_deployed_again()
             "params": ["{}", "{}", "{}", "{}"],
         }
     )
-    assert model_metric_values(model_metrics) == {
+    metrics = model_metrics_for_mlflow(model_metrics)
+    assert {item["step"] for item in metrics.values()} == {0}
+    assert {name: item["value"] for name, item in metrics.items()} == {
         "procedure.test.auc_pr": 0.3,
         "procedure.test.auc_pr_low": 0.2,
         "procedure.test.n_rows": 118.0,
@@ -153,7 +157,17 @@ def test_model_names_become_metric_names_mlflow_accepts(model, name):
     _validate_metric_name(f"{name}.validation.auc_pr_low")
 
 
-def test_the_deployed_rule_is_recorded_as_a_rule_with_the_reason():
+@pytest.fixture
+def active_run(tmp_path):
+    """An MLflow run in a store of its own, active while the test runs."""
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = MlflowClient()
+    experiment = client.create_experiment("test", str(tmp_path / "artifacts"))
+    with mlflow.start_run(experiment_id=experiment) as run:
+        yield client, run.info.run_id
+
+
+def test_the_deployed_rule_is_recorded_as_a_rule_with_the_reason(active_run):
     reason = "baseline/one_rule has the best AUC-PR (0.216) and no simpler candidate..."
     info = {
         "name": "baseline/one_rule",
@@ -170,7 +184,11 @@ def test_the_deployed_rule_is_recorded_as_a_rule_with_the_reason():
         "procedure_beats_rule": False,
         "test_metrics": {"auc_pr": 0.2},
     }
-    assert best_model_params(info) == {
+    client, run_id = active_run
+    hooks = RunHistoryHooks()
+    hooks.after_catalog_created(DataCatalog(), save_version="2026-01-01T00.00.00.000Z")
+    hooks.after_dataset_saved("best_model_info", info)
+    assert client.get_run(run_id).data.params == {
         "best_model.name": "baseline/one_rule",
         "best_model.kind": "rule",
         "best_model.algorithm": "one_rule",
@@ -182,6 +200,35 @@ def test_the_deployed_rule_is_recorded_as_a_rule_with_the_reason():
         "best_model.chosen_by.reason": reason,
         "best_model.procedure_beats_rule": "False",
     }
+    # the whole record too, as a file
+    (artifact,) = client.list_artifacts(run_id)
+    assert artifact.path == "best_model_info.json"
+
+
+def test_report_files_on_an_object_store_are_logged_too(active_run):
+    """On a cluster the data root is not a local path (s3a://, hdfs://): kedro-mlflow's
+    MlflowArtifactDataset logs local paths only, so the hook copies the file and logs it
+    (an in-memory file system stands for the object store)."""
+    catalog = DataCatalog.from_config(
+        {
+            "report": {
+                "type": "kedro_mlflow.io.artifacts.MlflowArtifactDataset",
+                "artifact_path": "08_reporting/plotly",
+                "dataset": {
+                    "type": "sparkify_kedro.datasets.CSVDataset",
+                    "filepath": "memory://bucket/08_reporting/plotly/report.csv",
+                },
+            }
+        }
+    )
+    client, run_id = active_run
+    hooks = RunHistoryHooks()
+    hooks.after_catalog_created(catalog, save_version="2026-01-01T00.00.00.000Z")
+    table = pd.DataFrame({"a": [1, 2]})
+    catalog.save("report", table)
+    hooks.after_dataset_saved("report", table)
+    logged = client.list_artifacts(run_id, "08_reporting/plotly")
+    assert [artifact.path for artifact in logged] == ["08_reporting/plotly/report.csv"]
 
 
 def test_nested_records_become_dotted_parameters():
@@ -261,13 +308,32 @@ def test_a_training_run_records_its_parameters_split_and_metrics_with_intervals(
     )
     assert metrics["best.validation.auc_pr_low"] <= metrics["best.validation.auc_pr"]
     assert metrics["best.validation.auc_pr"] <= metrics["best.validation.auc_pr_high"]
-    # the report files and the records of the model and the split
+    # the model's version, the records of the model and the split, and every report file
+    versions = os.listdir(small_demo_data_root / "06_models" / "best_model")
+    assert [params["best_model.version"]] == versions
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"08_reporting", "best_model_info.json", "modeling_split_summary.json"} <= (
         artifacts
     )
-    reports = {a.path for a in client.list_artifacts(run.info.run_id, "08_reporting")}
-    assert {"08_reporting/model_metrics.csv", "08_reporting/plotly"} <= reports
+    reporting = small_demo_data_root / "08_reporting"
+    written = {
+        f"08_reporting/{path.relative_to(reporting)}"
+        for path in reporting.rglob("*")
+        if path.is_file()
+    }
+    assert "08_reporting/model_metrics.csv" in written
+    assert logged_files(client, run.info.run_id, "08_reporting") == written
+
+
+def logged_files(client: MlflowClient, run_id: str, folder: str) -> set[str]:
+    """The paths of the files logged in ``folder`` of a run's artifacts, at any depth."""
+    files = set()
+    for artifact in client.list_artifacts(run_id, folder):
+        if artifact.is_dir:
+            files |= logged_files(client, run_id, artifact.path)
+        else:
+            files.add(artifact.path)
+    return files
 
 
 def test_the_logged_model_scores_as_best_model(demo_run, small_demo_data_root):

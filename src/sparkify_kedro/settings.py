@@ -3,6 +3,8 @@
 See https://docs.kedro.org/en/stable/configure/configuration_basics/ for the defaults.
 """
 
+from importlib.metadata import version
+
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
@@ -13,12 +15,13 @@ from sparkify_kedro.model_versions import ModelVersionHooks
 from sparkify_kedro.run_history import RunHistoryHooks
 
 # kedro-mlflow's own hook (auto-registered by its entry point) starts and ends the MLflow run
-# of a tracked pipeline (conf/base/mlflow.yml) and logs the parameters; RunHistoryHooks adds
-# the metrics, the split, the model and the reports to that run. ModelVersionHooks loads
-# best_model and best_model_info at the same version (--load-versions names one of them).
+# of a tracked pipeline (conf/base/mlflow.yml) and logs the parameters, its catalog datasets
+# the metrics, the model and the reports; RunHistoryHooks adds what they cannot (its
+# docstring). ModelVersionHooks loads best_model and best_model_info at the same version
+# (--load-versions names one of them).
 HOOKS = (SparkHooks(), NodeTimingHooks(), ModelVersionHooks(), RunHistoryHooks())
 
-# Python warnings nobody here can act on (only those: every other one shows).
+# Python warnings nobody here can act on (known_warnings.py, their one home).
 ignore_known_warnings()
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
@@ -36,5 +39,7 @@ CONFIG_LOADER_ARGS = {
         "unless_env": unless_env,
         # ${oc.env:NAME, default}: an optional environment variable (conf/base/globals.yml).
         "oc.env": oc.env,
+        # ${package_version:pyspark}: an installed package's version (the logged model's).
+        "package_version": version,
     },
 }

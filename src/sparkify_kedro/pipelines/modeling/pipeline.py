@@ -22,6 +22,10 @@ from sparkify_kedro.pipelines.modeling.measurement import (
     evaluate_models,
     summarise_model_metrics,
 )
+from sparkify_kedro.pipelines.modeling.mlflow_records import (
+    best_model_for_mlflow,
+    model_metrics_for_mlflow,
+)
 from sparkify_kedro.pipelines.modeling.nodes import (
     list_candidates,
     prepare_origin_sets,
@@ -194,6 +198,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["model_metrics", _SPLIT, "model_comparison"],
                 outputs="model_metrics_json",
                 name="summarise_model_metrics",
+            ),
+            Node(
+                model_metrics_for_mlflow,
+                inputs="model_metrics",
+                outputs="mlflow_model_metrics",
+                name="log_model_metrics_to_mlflow",
+            ),
+            Node(
+                best_model_for_mlflow,
+                inputs="best_model",
+                outputs="mlflow_best_model",
+                name="log_best_model_to_mlflow",
             ),
         ],
         tags=["modeling"],
