@@ -10,11 +10,8 @@ class MissingEnvironmentVariableError(RuntimeError):
 
 
 def required_env(name: str) -> str:
-    """Return the environment variable ``name``, or fail with a message naming it.
-
-    Used as ``${required_env:SPARK_MASTER_URL}`` in ``conf/cluster``: a cluster run must not
-    fall back to a laptop default, so an unset or empty variable stops the run at once.
-    """
+    """The environment variable ``name``; unset or empty, an error naming it (a cluster
+    run, ``${required_env:SPARK_MASTER_URL}``, must not fall back to a laptop default)."""
     value = os.environ.get(name, "").strip()
     if not value:
         raise MissingEnvironmentVariableError(
@@ -26,10 +23,6 @@ def required_env(name: str) -> str:
 
 
 def unless_env(name: str, value: object) -> object:
-    """Return ``value`` while the environment variable ``name`` is unset or empty, else None.
-
-    Used as ``${unless_env:MLFLOW_TRACKING_URI,...}`` in ``conf/base/mlflow.yml``: the local
-    MLflow store keeps its artifacts beside its database, while a tracking server named by
-    the variable decides where its artifacts go.
-    """
+    """``value`` while the environment variable ``name`` is unset or empty, else None
+    (``${unless_env:MLFLOW_TRACKING_URI,...}``: a tracking server places its artifacts)."""
     return None if os.environ.get(name, "").strip() else value

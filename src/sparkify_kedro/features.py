@@ -1,17 +1,11 @@
-"""How features are computed: per-(user, cutoff) features, leakage-free.
+"""Per-(user, cutoff) features, leakage-free, for training and scoring alike.
 
-Every feature of a (user_id, cutoff) row is computed from that user's events in the
-observation window ``[cutoff - observation_days, cutoff)`` and nothing else; in user mode
-(``churn_task.mode: user``) the window is every event before the cutoff, back to the
-start of the log. Training (``feature_engineering``) and scoring use this one function.
-
-The computation reads the events once: one join of the events with the (small, broadcast)
-windows on user and time range, one aggregation to sessions within the window, and one to
-(user, cutoff). The feature list is in ``sparkify_kedro.feature_catalog``, described in the
-README of ``pipelines/feature_engineering``.
-
-"Recent" is the last ``trend_days`` of the window, "earlier" the rest of it; the trend
-features compare the two halves of the user's own window (drift towards churn).
+Every feature of a (user_id, cutoff) row comes from that user's events in the observation
+window ``[cutoff - observation_days, cutoff)`` (in user mode, every event before the
+cutoff). The events are read once: joined with the broadcast windows, aggregated to
+sessions within the window, then to (user, cutoff). "Recent" is the last ``trend_days``
+of the window, "earlier" the rest; the trend features compare the two. The feature list
+is in ``sparkify_kedro.feature_catalog``.
 """
 
 from __future__ import annotations
@@ -39,9 +33,7 @@ from sparkify_kedro.windows import USER
 
 _SECONDS_PER_DAY = 86_400.0
 #: Song lengths are summed as decimals (the log gives them to 1e-5 s) and session times as
-#: integer microseconds: exact sums, so a feature never depends on the order in which
-#: partitions were added up (local or cluster, one run or the next), and neither do the
-#: split points tree learners draw from it.
+#: integer microseconds: exact sums, whatever the order partitions are added up in.
 _EXACT_SECONDS = T.DecimalType(18, 5)
 
 #: Counts summed from sessions to (user, cutoff); 0 for a (user, cutoff) without events.
@@ -105,16 +97,9 @@ def _windows(
 def _days_of(cutoffs: DataFrame, observation_days: int | None) -> Column:
     """Whether an event's ``event_date`` may fall in a window of ``cutoffs``: the days from
     the earliest window start (no bound in user mode) to the latest cutoff, a day wider on
-    each side.
-
-    The events are stored by ``event_date`` (``clean_events``), so only those days are
-    read: scoring's one window per user at the end of the log reads its last
-    ``observation_days`` days, not the whole log; in user mode the log's first event
-    (every window's start) is among the days read. The exact test on ``ts`` still decides;
-    the spare day keeps every event if the dates were written under another time zone.
-    One small job over the cutoffs (one row per user and cutoff, never per event) finds
-    the bounds.
-    """
+    each side (dates written under another time zone), so that only those days of
+    ``clean_events`` (stored by ``event_date``) are read; the test on ``ts`` decides. One
+    small job over the cutoffs finds the bounds."""
     first_cutoff, last_cutoff = cutoffs.agg(
         F.to_date(F.min("cutoff")), F.to_date(F.max("cutoff"))
     ).first()

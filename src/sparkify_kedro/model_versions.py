@@ -1,11 +1,9 @@
 """The saved model and its record load as one version.
 
-``best_model`` (the Spark pipeline) and ``best_model_info`` (its name, windows and feature
-parameters) are both versioned, and a training run saves both under the run's one save
-version. ``kedro run --load-versions best_model:<version>`` pins only the model, so Kedro
-would pair it with the latest record: scores computed with another model's windows and
-labelled with another model's name. The hook below pins the record to the model's version
-(or the model to the record's); two different versions stop the run.
+A training run saves ``best_model`` and ``best_model_info`` under one save version.
+``kedro run --load-versions best_model:<version>`` pins only the model, so Kedro would pair
+it with the latest record; the hook below pins the record to the model's version (or the
+model to the record's); two different versions stop the run.
 """
 
 from __future__ import annotations

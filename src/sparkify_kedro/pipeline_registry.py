@@ -1,20 +1,12 @@
-"""Project pipelines: one per folder under ``pipelines/``, and the flows built from them.
-
-The folders are imported explicitly rather than with ``find_pipelines``: Kedro 1.7's
-``find_pipelines`` stops a run asking for a name that is not a folder (``--pipelines
-demo``), and explicit imports show what each flow is made of (tests/test_registry.py
-checks that every folder is registered).
+"""Project pipelines: one per folder under ``pipelines/`` (imported explicitly: Kedro's
+``find_pipelines`` would stop a run asking for ``--pipelines demo``), and the flows:
 
 - ``__default__``: the production stages, ``raw_events`` to scores and reports, in order;
 - ``ceiling``: the best achievable model on a simulated log, and each model's distance to it;
-- ``demo``: the simulator (with its calibration report) feeding ``__default__`` (Kedro's
-  input mapping: its free input ``raw_events`` is the simulator's ``simulated_events``;
-  nothing is copied), then the ceiling; the report page is built last, with the ceiling
-  (the same nodes reading the ceiling's outputs too);
-- ``inference``: a new log scored by the saved model: ``data_processing``, the log's end
-  and ``scoring`` under the Kedro namespace ``inference``, so every dataset it writes is
-  ``inference.<name>`` and no training dataset is touched; then, outside the namespace,
-  the new log's drift from the training rows and the inference page.
+- ``demo``: the simulator feeding ``__default__`` (its ``raw_events`` mapped to
+  ``simulated_events``), then the ceiling, then the report page with the ceiling;
+- ``inference``: a new log scored by the saved model under the namespace ``inference``
+  (every dataset it writes is ``inference.<name>``), then its drift and its page.
 """
 
 from __future__ import annotations
@@ -51,8 +43,7 @@ def create_production_pipeline() -> Pipeline:
 
 def create_demo_pipeline() -> Pipeline:
     """Simulate a log, run every production stage on it, measure the ceiling, then build
-    the report page with the ceiling's figures (in place of the production page, which
-    would run before the ceiling and say none was measured)."""
+    the report page with the ceiling's figures (in place of the production page)."""
     production = create_production_pipeline() - reporting.create_report_page_pipeline()
     return simulation.create_pipeline() + pipeline(
         production
@@ -64,10 +55,8 @@ def create_demo_pipeline() -> Pipeline:
 
 #: What ``inference`` reads from training: the saved model and its record (windows, name).
 MODEL_DATASETS = frozenset({"best_model", "best_model_info"})
-#: Parameters ``inference`` shares with training: the same cleaning rules, and every
-#: scoring parameter (risk tiers, ranking, reasons, the revenue assumptions).
-#: The log's end (``churn_labeling.log_end``) is the new log's own, under ``inference.``:
-#: its ``override`` is a date of one log.
+#: Parameters ``inference`` shares with training: the cleaning rules and every scoring
+#: parameter (the log's end, a date of one log, is the new log's own).
 SHARED_PARAMETERS = frozenset(
     {
         "data_processing",
@@ -80,9 +69,8 @@ SHARED_PARAMETERS = frozenset(
 
 
 def create_inference_report_pipeline() -> Pipeline:
-    """The new log against the model's training rows (``inference.drift_report``), then
-    its page (``inference.report_page``): nodes of the ``inference`` namespace written
-    here, as they read training datasets and parameters by their own names."""
+    """The new log's drift from the model's training rows, then its page: ``inference``
+    nodes written here, as they read training datasets by their own names."""
     return Pipeline(
         [
             Node(

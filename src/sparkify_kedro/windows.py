@@ -4,11 +4,9 @@ Every window is a half-open range of UTC timestamps. A *cutoff* is a UTC midnigh
 of a (user, cutoff) see ``[cutoff - observation_days, cutoff)``, its label sees
 ``[cutoff, cutoff + horizon_days)``.
 
-The log's *end* decides which label horizons are complete. Exports have sparse tails (the
-published mini log has 4 rows after 2018-11-30 and ends on 2018-12-03 01:11): taken at face
-value, a horizon running into the tail would count too few churns. So the end is the UTC
-midnight after the last *well-covered* day, a day holding at least ``min_day_share`` of the
-median number of events per day, unless an override says otherwise.
+The log's *end* decides which label horizons are complete. Exports have sparse tails, in
+which a horizon would count too few churns, so the end is the UTC midnight after the last
+day holding at least ``min_day_share`` of the median events per day, unless overridden.
 """
 
 from __future__ import annotations
@@ -17,28 +15,14 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 #: The page that ends a user's life on the service: no user is at risk after it.
 CANCELLATION_PAGE = "Cancellation Confirmation"
 #: Labelling modes (``churn_task.mode``): a row per (user, cutoff) every ``stride_days``,
 #: or the classic one row per user with every event before its churn (for comparison).
 SNAPSHOT, USER = "snapshot", "user"
-
-_CUTOFF_SCHEMA = T.StructType([T.StructField("cutoff", T.TimestampType())])
-
-
-def add_days(timestamp: Column, days: int | Column) -> Column:
-    """``timestamp`` plus ``days`` whole days (the session time zone is UTC)."""
-    quantity = days if isinstance(days, Column) else F.lit(days)
-    return F.timestamp_add("DAY", quantity, timestamp)
-
-
-def utc_midnight(timestamp: Column) -> Column:
-    """The UTC midnight that starts the day of ``timestamp``."""
-    return F.date_trunc("DAY", timestamp)
 
 
 def daily_event_counts(clean_events: DataFrame) -> pd.DataFrame:
@@ -135,7 +119,7 @@ def snapshot_cutoff_times(
 def cutoff_frame(spark_source: DataFrame, cutoffs: list[datetime]) -> DataFrame:
     """A one-column (``cutoff``) DataFrame of ``cutoffs``, in the session of ``spark_source``."""
     rows = [(cutoff.replace(tzinfo=timezone.utc),) for cutoff in cutoffs]
-    return spark_source.sparkSession.createDataFrame(rows, _CUTOFF_SCHEMA)
+    return spark_source.sparkSession.createDataFrame(rows, "cutoff timestamp")
 
 
 def users_at_risk(
@@ -149,7 +133,7 @@ def users_at_risk(
     day's cancellation, so the join with the cutoffs is small.
     """
     active_days = clean_events.groupBy(
-        "user_id", utc_midnight(F.col("ts")).alias("day")
+        "user_id", F.date_trunc("DAY", "ts").alias("day")
     ).agg(
         F.min(F.when(F.col("page") == CANCELLATION_PAGE, F.col("ts"))).alias(
             "cancelled_at"
@@ -158,7 +142,7 @@ def users_at_risk(
     active = (
         active_days.join(F.broadcast(cutoffs.select("cutoff")))
         .where(
-            (F.col("day") >= add_days(F.col("cutoff"), -observation_days))
+            (F.col("day") >= F.timestamp_add("DAY", F.lit(-observation_days), "cutoff"))
             & (F.col("day") < F.col("cutoff"))
         )
         .select("user_id", "cutoff")

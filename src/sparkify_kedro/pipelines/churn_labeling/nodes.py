@@ -1,23 +1,10 @@
 """Nodes of the ``churn_labeling`` pipeline: ``clean_events`` to ``churn_labels``.
 
-A label says whether a user churned in a window of time that starts at a *cutoff*; the
-features of the same (user, cutoff) only see events before the cutoff (see the
-``feature_engineering`` pipeline), so a model trained on them could have been scored at the
-cutoff.
-
-- **Snapshot mode** (default): cutoffs are UTC midnights every ``stride_days``, anchored at
-  the end of the log (``log_span``: a sparse tail after the last well-covered day is not
-  part of it), each with a full ``observation_days`` of log before it and a full
-  ``horizon_days`` after it, so no label horizon is incomplete. At a cutoff the users at risk are those with at least one event
-  in ``[cutoff - observation_days, cutoff)`` who had not cancelled before the cutoff. Label 1
-  when the user has a churn event in ``[cutoff, cutoff + horizon_days)``.
-- **User mode**: one row per user; cutoff = the user's first churn event, or the end of the
-  log (``log_span``) for users who did not churn before it; label = churned before the end. Only users with at least one event before their cutoff get a row.
-
-Every at-risk user is at risk of every churn page: a free user cannot submit a downgrade
-until they upgrade again, so a "Submit Downgrade" label on a user who is free at the cutoff
-means they upgraded and downgraded within the horizon (a real paid-to-free move). The level
-at the cutoff is a feature, so a model learns that free users rarely downgrade.
+A label says whether a user churned in the ``horizon_days`` after a *cutoff*; the features
+of the same (user, cutoff) only see events before it. Snapshot mode labels the users at
+risk at UTC-midnight cutoffs every ``stride_days``, each with a full observation window
+before it and a full horizon after it within ``log_span``; user mode gives one row per
+user, cut off at their first churn or the log's end (the README says more).
 """
 
 from __future__ import annotations
@@ -33,7 +20,6 @@ from sparkify_kedro.events import churn_pages
 from sparkify_kedro.windows import (
     SNAPSHOT,
     USER,
-    add_days,
     choose_log_span,
     cutoff_frame,
     daily_event_counts,
@@ -57,13 +43,8 @@ CHURN_LABEL_SCHEMA = T.StructType(
 def determine_log_span(
     clean_events: DataFrame, log_end_params: dict[str, Any]
 ) -> dict[str, Any]:
-    """``log_span``: the log's first midnight and its end, ignoring a sparse tail.
-
-    The end is ``log_end_params["override"]`` (an ISO date) when set, else the midnight after
-    the last day holding at least ``min_day_share`` of the median events per day (see
-    :func:`sparkify_kedro.windows.choose_log_span`). Only label horizons that end by then
-    are labelled; scoring scores as of it.
-    """
+    """``log_span``: the log's first midnight and its end, ignoring a sparse tail
+    (:func:`sparkify_kedro.windows.choose_log_span` with ``log_end_params``)."""
     return choose_log_span(
         daily_event_counts(clean_events),
         log_end_params["min_day_share"],
@@ -110,7 +91,7 @@ def label_snapshots(
         F.broadcast(churn_events.withColumnRenamed("user_id", "churn_user_id")),
         (F.col("user_id") == F.col("churn_user_id"))
         & (F.col("churn_time") >= F.col("cutoff"))
-        & (F.col("churn_time") < add_days(F.col("cutoff"), horizon_days)),
+        & (F.col("churn_time") < F.timestamp_add("DAY", F.lit(horizon_days), "cutoff")),
         "left",
     )
     first = hits.groupBy("user_id", "cutoff").agg(
@@ -151,10 +132,8 @@ def build_churn_labels(
 ) -> DataFrame:
     """``churn_labels`` in the mode of ``churn_task["mode"]`` (``snapshot`` or ``user``).
 
-    ``log_span`` (from :func:`determine_log_span`) bounds the cutoffs: a label horizon
-    never runs past the log's end. In snapshot mode the feature window
-    (``churn_task["observation_days"]``) places the first cutoff and defines who is at
-    risk; ``horizon_days`` and ``stride_days`` come from ``churn_task`` too.
+    ``log_span`` bounds the cutoffs: a label horizon never runs past the log's end. In
+    snapshot mode ``observation_days`` places the first cutoff and defines who is at risk.
     """
     mode = churn_task["mode"]
     if mode == USER:
@@ -163,10 +142,8 @@ def build_churn_labels(
         raise ValueError(
             f"churn_task.mode must be {SNAPSHOT!r} or {USER!r}, not {mode!r}."
         )
-    observation_days, horizon_days = (
-        churn_task["observation_days"],
-        churn_task["horizon_days"],
-    )
+    observation_days = churn_task["observation_days"]
+    horizon_days = churn_task["horizon_days"]
     cutoff_times = snapshot_cutoff_times(
         log_span, observation_days, horizon_days, churn_task["stride_days"]
     )

@@ -155,16 +155,13 @@ def score_users(
 ) -> DataFrame:
     """Each user's calibrated churn probability and the features that raise it most.
 
-    In one transform by the model: every row as it is and once per feature the model
-    reads with that feature at its typical training value (median, or mode for a
-    category: ``best_model_info["feature_profile"]``). A feature's contribution is the
-    logit of the raw probability minus that logit with the feature typical: for a linear
-    model these are its exact terms against the typical user, for trees the effect of that
-    feature alone. ``reason_1`` .. ``reason_<reasons_per_user>`` are the features of largest
-    positive contribution, in words with the user's value and the typical one
-    (``thumbs down per song: 0.120, typical 0.030``), ``""`` when fewer raise the score.
-    ``churn_probability``: the raw probability through the recorded Platt map
-    (``best_model_info["probability_calibration"]``).
+    One transform by the model of every row as it is and once per feature the model reads
+    set to its typical training value (``best_model_info["feature_profile"]``). A
+    feature's contribution is the raw logit minus the logit with that feature typical.
+    ``reason_1`` .. ``reason_<reasons_per_user>``: the features of largest positive
+    contribution, in words with the user's value and the typical one (``thumbs down per
+    song: 0.120, typical 0.030``), ``""`` when fewer raise the score. ``churn_probability``:
+    the raw probability through the recorded Platt map.
 
     Returns ``user_id``, ``scored_at`` (the cutoff), ``churn_probability``, the reasons.
     """
