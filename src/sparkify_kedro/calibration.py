@@ -140,16 +140,15 @@ def reliability(
     ``n / N * |mean_predicted - mean_outcome|``.
     """
     order = np.argsort(probabilities, kind="stable")
-    table = []
-    for index, rows in enumerate(np.array_split(order, min(bins, len(order))), 1):
-        table.append(
-            {
-                "bin": index,
-                "n": len(rows),
-                "mean_predicted": float(probabilities[rows].mean()),
-                "mean_outcome": float(outcomes[rows].mean()),
-            }
-        )
+    table = [
+        {
+            "bin": index,
+            "n": len(rows),
+            "mean_predicted": float(probabilities[rows].mean()),
+            "mean_outcome": float(outcomes[rows].mean()),
+        }
+        for index, rows in enumerate(np.array_split(order, min(bins, len(order))), 1)
+    ]
     total = sum(row["n"] for row in table)
     error = sum(
         row["n"] / total * abs(row["mean_predicted"] - row["mean_outcome"])

@@ -12,11 +12,9 @@ from pyspark.sql import Observation
 class ObservedMetricsDataset(AbstractDataset[Observation, dict[str, Any]]):
     """In memory: saves a ``pyspark.sql.Observation``, loads its metrics as a dict.
 
-    A node attaches the observation to a DataFrame it returns (``DataFrame.observe``) and
-    returns it beside the DataFrame; the write of that DataFrame, the Spark action, fills
-    it. A node that reads this dataset runs after the writing node's outputs are saved, so
-    it receives ``{metric: value}`` without another pass over the data. Like a
-    ``MemoryDataset`` it lives for one run: resume from the node that writes it.
+    A node returns the observation beside the DataFrame it observes; the write of that
+    DataFrame fills it, so a node reading this dataset gets ``{metric: value}`` without
+    another pass over the data. It lives for one run: resume from the node that writes it.
     """
 
     #: Kedro's mark of a dataset that lives for one run: a resumed run makes it again.

@@ -68,11 +68,7 @@ def _hadoop_path(path: str) -> tuple[Any, Any]:
 
 
 def write_state(path: str) -> WriteState:
-    """The :class:`WriteState` of ``path``, through Hadoop's file system API.
-
-    The same call works for ``file://``, ``hdfs://``, ``s3a://``, ``gs://`` and ``abfss://``
-    paths, with the credentials the SparkSession was configured with.
-    """
+    """The :class:`WriteState` of ``path``, through Hadoop's file system API."""
     hadoop_path, filesystem = _hadoop_path(path)
 
     def holds(name: str) -> bool:
@@ -83,13 +79,6 @@ def write_state(path: str) -> WriteState:
     if filesystem.getFileStatus(hadoop_path).isFile() or holds(SUCCESS_MARKER):
         return WriteState.COMPLETE
     return WriteState.INTERRUPTED if holds("_temporary") else WriteState.UNMARKED
-
-
-def matching_paths(path: str) -> list[str]:
-    """The paths a file, folder or glob names (none when nothing is there)."""
-    hadoop_path, filesystem = _hadoop_path(path)
-    matches = filesystem.globStatus(hadoop_path)
-    return [str(status.getPath().toString()) for status in matches or []]
 
 
 def _incomplete_message(path: str) -> str:
@@ -103,9 +92,8 @@ def _incomplete_message(path: str) -> str:
 class SparkDataset(_KedroSparkDataset):
     """kedro-datasets' ``SparkDataset`` that never mistakes a half-written folder for data.
 
-    Spark writes a dataset folder through its output committer and adds ``_SUCCESS`` last
-    (``mode: overwrite`` deletes the old folder first). A folder without the marker is what
-    a run killed during the write leaves behind, so:
+    Spark's output committer adds ``_SUCCESS`` last; a folder without it is what a run
+    killed during the write leaves behind, so:
 
     * ``exists()`` is False for it: ``kedro run --only-missing-outputs`` writes it again;
     * ``load()`` refuses it with a ``DatasetError`` instead of reading part of the rows.
@@ -123,21 +111,15 @@ class SparkDataset(_KedroSparkDataset):
         return strip_dbfs_prefix(self._fs_prefix + str(self._get_load_path()))
 
     def saved_rows(self) -> int | None:
-        """The rows of the saved dataset, summed from its Parquet files' footers.
-
-        No Spark job reads the data: each footer holds its file's row count. ``None`` for
-        another format or a path on a remote filesystem (one request per file there).
-        """
+        """The rows of the saved dataset, summed from its Parquet files' footers (no Spark
+        job); ``None`` for another format or a remote path."""
         if self._file_format != "parquet" or "://" in self.path:
             return None
         files = Path(self.path).rglob("*.parquet")
         return sum(pq.read_metadata(file).num_rows for file in files)
 
-    def _uses_commit_marker(self) -> bool:
-        return self._file_format != "delta"
-
     def load(self) -> DataFrame:
-        if self._uses_commit_marker() and write_state(self.path).unfinished:
+        if self._file_format != "delta" and write_state(self.path).unfinished:
             raise DatasetError(_incomplete_message(self.path))
         return super().load()
 
@@ -147,7 +129,7 @@ class SparkDataset(_KedroSparkDataset):
             super().save(data)
 
     def _exists(self) -> bool:
-        if not self._uses_commit_marker():
+        if self._file_format == "delta":
             return super()._exists()
         state = write_state(self.path)
         if state.unfinished:
@@ -185,32 +167,18 @@ class SparkTextLinesDataset(SparkDataset):
     recognised from the file names. ``source_file`` is the full path of the line's file.
 
     Loading fails with one clear ``DatasetError`` naming the path when nothing is there,
-    when no file holds a line, or when a file cannot be read to its end, checked before
-    Spark reads (Spark would first print its own warnings with Java stack traces). A folder
-    is read whether or not Spark wrote it (event logs come from elsewhere), unless Spark's
-    ``_temporary`` folder shows a write killed half-way; ``exists()``, which only matters
-    when the dataset is a node's output, asks for Spark's ``_SUCCESS`` marker. Saving writes
-    the ``value`` column.
+    when no file holds a line, or when a file cannot be read to its end. A folder is read
+    whether or not Spark wrote it (event logs come from elsewhere), unless Spark's
+    ``_temporary`` folder shows a write killed half-way; ``exists()`` asks for Spark's
+    ``_SUCCESS`` marker. Saving writes the ``value`` column.
     """
 
-    def __init__(
-        self,
-        *,
-        filepath: str,
-        save_args: dict[str, Any] | None = None,
-        credentials: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            filepath=filepath,
-            file_format="text",
-            save_args=save_args,
-            credentials=credentials,
-            metadata=metadata,
-        )
+    def __init__(self, *, filepath: str, **kwargs: Any) -> None:
+        super().__init__(filepath=filepath, file_format="text", **kwargs)
 
     def load(self) -> DataFrame:
-        if not matching_paths(self.path):
+        hadoop_path, filesystem = _hadoop_path(self.path)
+        if not filesystem.globStatus(hadoop_path):
             raise DatasetError(
                 f"Nothing to read at '{self.path}': no such file or folder."
             )

@@ -32,13 +32,6 @@ class SparkMLModelDataset(AbstractVersionedDataset[PipelineModel, PipelineModel]
     empty ``_SUCCESS`` file last, as Spark's committer does for tables. A model folder
     without it (a run killed while saving) does not exist for Kedro: ``load`` skips such a
     version and ``kedro run --only-missing-outputs`` saves the model again.
-
-    Example catalog entry::
-
-        best_model:
-          type: sparkify_kedro.datasets.SparkMLModelDataset
-          filepath: ${globals:data_root}/06_models/best_model
-          versioned: true
     """
 
     def __init__(
