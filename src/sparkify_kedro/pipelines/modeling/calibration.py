@@ -1,28 +1,14 @@
 """Churn probabilities a business can budget with: the deployed model's scores calibrated
 on out-of-time data.
 
-A classifier fitted with class weights scores as if half the users churned; the deployed
-rule is a one-feature regression fitted in sample. Both rank well and mis-state the rate.
-Platt scaling fixes the rate: ``p = 1 / (1 + exp(-(slope * x + intercept)))``, where ``x``
-is the logit of the deployed model's own churn probability, fitted on the deployed
-candidate's **rolling-origin scores**: each scored by a model that never saw that cutoff's
-labels. Two parameters, so a few hundred rows and a few dozen churners fit it (isotonic
-regression needs more).
-
-The slope comes from every origin (an unregularised logistic regression); with
-``level_from: latest_origin`` the intercept is then refitted on the latest origin alone, so
-that the mean probability there equals its churn rate (recalibration in the large). The
-churn rate drifts between cutoffs (on the simulated logs it rises by about a fifth from one
-test cutoff to the next): a level pooled over every origin lags behind it.
-
-- :func:`fit_probability_calibration` (a node) fits the deployed map on every origin, and
-  measures the procedure honestly: at each origin after the first, a map fitted on the
-  earlier origins only calibrates that origin's scores (``calibrated_test_probabilities``).
-- The map is recorded in ``best_model_info["probability_calibration"]`` (saved with the
-  model, at the same version) and applied by scoring and inference
-  (:func:`sparkify_kedro.calibration.calibrated_probability`).
-- The map, its fit and the reliability table (expected calibration error) are in the
-  shared layer, :mod:`sparkify_kedro.calibration`.
+Class-weighted classifiers and the in-sample rule rank well but mis-state the churn rate.
+Platt scaling, ``p = 1 / (1 + exp(-(slope * x + intercept)))`` with ``x`` the logit of the
+deployed model's probability, is fitted on the deployed candidate's rolling-origin scores
+(each from a model that never saw that cutoff's labels): the slope on every origin, the
+intercept, with ``level_from: latest_origin``, refitted on the latest origin alone so
+that its mean probability equals its churn rate (the rate drifts between cutoffs). The
+map is saved in ``best_model_info["probability_calibration"]`` and applied by scoring and
+inference; its fit and the reliability table are in :mod:`sparkify_kedro.calibration`.
 """
 
 from __future__ import annotations
@@ -73,14 +59,11 @@ def fit_probability_calibration(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The deployed model's Platt map (module doc) and its honest test.
 
-    Returns ``probability_calibration``: ``method``, ``slope``, ``intercept`` (fitted on
-    the deployed candidate's scores at every origin, the level from
-    ``calibration_params["level_from"]``), ``fitted_on`` (origins, rows, churners), and
-    ``test``: the expected calibration error and reliability table
-    (``calibration_params["bins"]`` groups) against the labels of the test origins, each
-    calibrated by a map fitted on the earlier origins only; and
-    ``calibrated_test_probabilities``: those test rows (:data:`CALIBRATED_COLUMNS`, and
-    ``deployed_probability``: the deployed map on the same out-of-time scores).
+    Returns ``probability_calibration`` (``method``, ``slope``, ``intercept``,
+    ``fitted_on``, and ``test``: expected calibration error and reliability table,
+    ``calibration_params["bins"]`` groups, of each test origin calibrated by a map fitted
+    on the earlier origins only) and ``calibrated_test_probabilities`` (those test rows,
+    :data:`CALIBRATED_COLUMNS` and ``deployed_probability``, the deployed map's).
     """
     level_from = calibration_params["level_from"]
     own = candidate_scores[candidate_scores["model"] == best_model_choice["name"]]

@@ -1,17 +1,13 @@
 """How a candidate is chosen from out-of-time scores, and the choosing procedure's own test.
 
 The rule (:func:`choose`): on the validation rows, the candidate with the best AUC-PR is
-*the best*; every candidate whose paired difference with the best (a bootstrap over users,
-the same resamples for all) has an interval that reaches 0 is *as good as the best* given
-the noise; among those the simplest wins (``simplicity``, declared in the parameters). The
-decision threshold maximises F1 on the winner's validation scores. Choosing the best point
-figure among two dozen noisy ones would keep its luck (the winner's curse); the simplest
-of the statistically tied ones does not pay for it.
-
-The deployed model is chosen on the scores of every origin (:func:`select_best_model`).
-The procedure is tested as it would run (:func:`replay_choice_procedure`): at each origin
-after the first, the rule chooses from the earlier origins' scores only, and the chosen
-candidate's scores at that origin are the procedure's test scores.
+*the best*; every candidate whose paired difference with it (a bootstrap over users, the
+same resamples for all) has an interval reaching 0 is tied with it; the simplest of those
+(``simplicity``) wins, which does not keep the best point figure's luck. Its threshold
+maximises F1 on its validation scores. :func:`select_best_model` applies the rule to every
+origin's scores; :func:`replay_choice_procedure` tests it: at each origin after the first,
+the rule chooses from the earlier origins only, and the pick's scores there are the
+procedure's test scores.
 """
 
 from __future__ import annotations
@@ -29,17 +25,13 @@ from sparkify_kedro.pipelines.modeling.nodes import BASE_RATE, ONE_RULE
 PROCEDURE_SCORE_COLUMNS = [USER, CUTOFF, LABEL, SCORE, PREDICTION, MODEL]
 
 
-def _timestamps(cutoffs: list[str]) -> list[pd.Timestamp]:
-    return [pd.Timestamp(cutoff) for cutoff in cutoffs]
-
-
 def scores_on(
     candidate_scores: pd.DataFrame, cutoffs: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows, wide scores) at ``cutoffs``: the (user, cutoff, label) rows in a stable
     order and one column of scores per model that scored every one of them (a candidate
     halved away before one of the cutoffs is left out)."""
-    at = candidate_scores[candidate_scores[CUTOFF].isin(_timestamps(cutoffs))]
+    at = candidate_scores[candidate_scores[CUTOFF].isin(pd.to_datetime(cutoffs))]
     wide = at.pivot(index=[CUTOFF, USER], columns=MODEL, values=SCORE).sort_index()
     wide = wide.dropna(axis="columns")
     labels = at.drop_duplicates([CUTOFF, USER]).set_index([CUTOFF, USER])[LABEL]
@@ -49,16 +41,10 @@ def scores_on(
 
 def within_origin_ranks(frame: pd.DataFrame) -> pd.Series:
     """Each row's score as its mid-rank within its cutoff, scaled into (0, 1)
-    (``evaluation.within_group_ranks``): the order within a cutoff is kept, and scores of
-    models fitted at different origins (the procedure picks one per origin; a rule's
-    units are not a probability's) pool into one ranking over the cutoffs. Every pooled
-    figure of the modeling pipeline ranks this way."""
+    (``evaluation.within_group_ranks``), so that scores of models fitted at different
+    origins pool into one ranking. Every pooled figure of the modeling pipeline ranks
+    this way."""
     return evaluation.within_group_ranks(frame[SCORE], frame[CUTOFF])
-
-
-def ranks_of(rows: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
-    """The columns of ``wide`` (rows as in ``rows``) as within-cutoff ranks."""
-    return evaluation.within_group_ranks(wide, rows[CUTOFF].to_numpy())
 
 
 def threshold_of(candidate: dict[str, Any], labels: np.ndarray, scores: np.ndarray):
@@ -74,6 +60,18 @@ def predict(scores: np.ndarray, threshold: float | None) -> np.ndarray:
     if threshold is None:
         return np.zeros(len(scores), dtype=int)
     return (np.asarray(scores) >= threshold).astype(int)
+
+
+def _as_used(at: pd.DataFrame, threshold: float | None) -> pd.DataFrame:
+    """Scores at one cutoff with their ``prediction`` at ``threshold``, as ranks."""
+    return at.assign(
+        **{PREDICTION: predict(at[SCORE], threshold), SCORE: within_origin_ranks(at)}
+    )
+
+
+def _by_row(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values([CUTOFF, USER], ignore_index=True)[PROCEDURE_SCORE_COLUMNS]
 
 
 def choose(
@@ -92,7 +90,7 @@ def choose(
     """
     labels = rows[LABEL].to_numpy(dtype=int)
     users = pd.factorize(rows[USER])[0]
-    ranks = ranks_of(rows, wide)
+    ranks = evaluation.within_group_ranks(wide, rows[CUTOFF].to_numpy())
     scores = {model: ranks[model].to_numpy(dtype=float) for model in wide.columns}
     point = {model: evaluation.auc_pr(labels, s) for model, s in scores.items()}
     best = min(
@@ -164,14 +162,12 @@ def select_best_model(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     feature_params: dict[str, Any],
 ) -> dict[str, Any]:
     """The deployed candidate: the rule of the module doc on every origin's scores
-    (pooled), among the candidates that scored every origin (the survivors of the
-    halving and the baselines). No test figure exists yet: the choice is made first.
+    pooled, among the candidates that scored every origin.
 
-    Returns what is needed to refit and describe it (``name``, ``kind`` (``classifier``,
-    ``rule`` or ``base_rate``), algorithm, feature set, feature columns, estimator
-    parameters, threshold), ``chosen_by`` (the figures and the reason in plain words),
-    and, frozen with it, the ``churn_task`` and the feature parameters it was trained
-    with: scoring computes features from these, never from the current parameters.
+    Returns what refits and describes it (``name``, ``kind``: ``classifier``, ``rule`` or
+    ``base_rate``, algorithm, feature set and columns, estimator parameters, threshold),
+    ``chosen_by`` (the figures and the reason in words), and the ``churn_task`` and
+    feature parameters it was trained with, which scoring uses.
     """
     candidates = {c[MODEL]: c for c in model_candidates}
     origins = split_summary["origin_cutoffs"]
@@ -217,15 +213,13 @@ def replay_choice_procedure(
     split_summary: dict[str, Any],
     evaluation_params: dict[str, Any],
 ) -> pd.DataFrame:
-    """The choosing procedure's test scores: at each origin after the first, the rule of
-    the module doc chooses from the earlier origins' scores only (among the candidates
-    that go on to that origin), and the chosen candidate's scores there, thresholded at
-    its threshold from the earlier origins, are the procedure's.
+    """The choosing procedure's test scores: at each origin after the first, the rule
+    chooses from the earlier origins' scores only (among the candidates that go on to
+    that origin); the pick's scores there, thresholded at its threshold from the earlier
+    origins, are the procedure's.
 
-    Returns ``user_id``, ``cutoff``, ``label``, ``score`` (the chosen candidate's score as
-    a percentile rank within its cutoff, :func:`within_origin_ranks`: the candidates of
-    different cutoffs score in different units), ``prediction`` and ``model`` (the
-    candidate chosen for that cutoff): one row per test (user, cutoff).
+    One row per test (user, cutoff): ``user_id``, ``cutoff``, ``label``, ``score`` (a
+    rank within the cutoff, :func:`within_origin_ranks`), ``prediction``, ``model``.
     """
     candidates = {c[MODEL]: c for c in model_candidates}
     origins = split_summary["origin_cutoffs"]
@@ -247,16 +241,8 @@ def replay_choice_procedure(
             (candidate_scores[MODEL] == choice["pick"])
             & (candidate_scores[CUTOFF] == pd.Timestamp(cutoff))
         ]
-        frames.append(
-            picked.assign(
-                **{
-                    PREDICTION: predict(picked[SCORE], choice["threshold"]),
-                    SCORE: within_origin_ranks(picked),
-                }
-            )
-        )
-    table = pd.concat(frames, ignore_index=True)
-    return table.sort_values([CUTOFF, USER], ignore_index=True)[PROCEDURE_SCORE_COLUMNS]
+        frames.append(_as_used(picked, choice["threshold"]))
+    return _by_row(frames)
 
 
 def prequential_predictions(
@@ -271,18 +257,9 @@ def prequential_predictions(
     own = candidate_scores[candidate_scores[MODEL] == candidate[MODEL]]
     frames = []
     for index, cutoff in enumerate(origins[1:], start=1):
-        earlier = own[own[CUTOFF].isin(_timestamps(origins[:index]))]
+        earlier = own[own[CUTOFF].isin(pd.to_datetime(origins[:index]))]
         threshold = threshold_of(
             candidate, earlier[LABEL].to_numpy(dtype=int), earlier[SCORE].to_numpy()
         )
-        at = own[own[CUTOFF] == pd.Timestamp(cutoff)]
-        frames.append(
-            at.assign(
-                **{
-                    PREDICTION: predict(at[SCORE], threshold),
-                    SCORE: within_origin_ranks(at),
-                }
-            )
-        )
-    table = pd.concat(frames, ignore_index=True)
-    return table.sort_values([CUTOFF, USER], ignore_index=True)[PROCEDURE_SCORE_COLUMNS]
+        frames.append(_as_used(own[own[CUTOFF] == pd.Timestamp(cutoff)], threshold))
+    return _by_row(frames)

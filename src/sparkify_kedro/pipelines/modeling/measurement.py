@@ -1,10 +1,8 @@
-"""Measuring nodes of the ``modeling`` pipeline (plain pandas / numpy), after the choice.
+"""Measuring nodes of the ``modeling`` pipeline (pandas / numpy), after the choice.
 
-The honest test figure is the choosing procedure's (``choice.py``): its scores at every
-origin after the first, each chosen from the earlier origins only. It is measured with
-bootstrap intervals that resample users, paired with the baselines on the same rows. Every
-candidate keeps its own rolling-origin figures, labelled as validation figures: they are
-what the choice looked at.
+The test figure is the choosing procedure's (``choice.py``) at every origin after the
+first, with bootstrap intervals resampling users, paired with the baselines on the same
+rows; every candidate keeps its rolling-origin figures as validation figures.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from sparkify_kedro.pipelines.modeling.choice import (
     PREDICTION,
     predict,
     prequential_predictions,
-    ranks_of,
     scores_on,
     threshold_of,
 )
@@ -29,6 +26,8 @@ from sparkify_kedro.pipelines.modeling.nodes import BASELINE
 
 #: The test metrics of every model, each with its bootstrap interval.
 METRIC_COLUMNS = list(evaluation.BOOTSTRAP_METRICS)
+#: Each metric followed by the bounds of its interval.
+WITH_INTERVALS = [f"{m}{end}" for m in METRIC_COLUMNS for end in ("", "_low", "_high")]
 #: The name of the choosing procedure in every table.
 PROCEDURE = "procedure"
 
@@ -65,12 +64,11 @@ def _metrics_with_intervals(
 
 
 def _metric_row(figures: dict[str, float]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for metric in METRIC_COLUMNS:
-        for key in (metric, f"{metric}_low", f"{metric}_high"):
-            row[key] = figures[key]
-    row["n_rows"], row["churners"] = figures["n_rows"], figures["n_churners"]
-    return row
+    return {
+        **{key: figures[key] for key in WITH_INTERVALS},
+        "n_rows": figures["n_rows"],
+        "churners": figures["n_churners"],
+    }
 
 
 def _test_figures(
@@ -79,9 +77,9 @@ def _test_figures(
     baselines: list[dict[str, Any]],
     origins: list[str],
     evaluation_params: dict[str, Any],
-) -> tuple[pd.DataFrame, dict, dict, dict]:
-    """(rows, figures, draws, predictions) of the procedure and the baselines on the test
-    rows, the baselines used as the procedure is (thresholds from earlier origins)."""
+) -> tuple[dict, dict]:
+    """(figures, draws) of the procedure and the baselines on the test rows, the
+    baselines used as the procedure is (thresholds from earlier origins)."""
     rows = procedure_test_scores[[USER, CUTOFF, LABEL]].reset_index(drop=True)
     scores = {PROCEDURE: procedure_test_scores[SCORE].to_numpy(dtype=float)}
     predictions = {PROCEDURE: procedure_test_scores[PREDICTION].to_numpy(dtype=int)}
@@ -91,10 +89,7 @@ def _test_figures(
             raise ValueError(f"{baseline[MODEL]} scored other test rows.")
         scores[baseline[MODEL]] = used[SCORE].to_numpy(dtype=float)
         predictions[baseline[MODEL]] = used[PREDICTION].to_numpy(dtype=int)
-    figures, draws = _metrics_with_intervals(
-        rows, scores, predictions, evaluation_params
-    )
-    return rows, figures, draws, predictions
+    return _metrics_with_intervals(rows, scores, predictions, evaluation_params)
 
 
 def _validation_figures(
@@ -115,7 +110,7 @@ def _validation_figures(
         thresholds = {
             m: threshold_of(candidates[m], labels, wide[m].to_numpy()) for m in members
         }
-        ranks = ranks_of(rows, wide)
+        ranks = evaluation.within_group_ranks(wide, rows[CUTOFF].to_numpy())
         group, _ = _metrics_with_intervals(
             rows,
             {m: ranks[m].to_numpy(dtype=float) for m in members},
@@ -184,31 +179,23 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     probability_calibration: dict[str, Any],
     training_feature_profile: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """The procedure's test figures, every candidate's validation figures, paired
-    comparisons, all with bootstrap intervals that resample users (a user's rows at every
-    origin go together), ``bootstrap_resamples`` times, at ``confidence``.
+    """The procedure's test figures, every candidate's validation figures and paired
+    comparisons, with bootstrap intervals resampling users (``bootstrap_resamples``
+    times, at ``confidence``).
 
-    Returns:
-    - ``model_metrics``: first the procedure and the baselines on the test rows
-      (``figure`` = ``test``; the procedure's ``params`` name the candidate chosen at each
-      test cutoff), then every candidate on the origins it scored (``figure`` =
-      ``validation``, ``validation_rank`` 1 = the best of those that scored every origin,
-      ``chosen`` = deployed); each metric with ``_low``/``_high``; the deployed row's
-      ``expected_calibration_error``: its calibrated probabilities on the test origins
-      against their labels (``probability_calibration["test"]``);
-    - ``rolling_origin_metrics``: the same metrics at each origin;
-    - ``model_comparison``: paired AUC-PR differences on the test rows (procedure -
-      each baseline) and on the validation rows (deployed - best, deployed - rule);
-      ``procedure_beats_baselines`` only when every baseline's interval is above 0;
-    - ``best_model_info``: the choice, then the procedure's pooled test metrics (the
-      honest figure for a model chosen this way), the test cutoffs, the comparison, and,
-      saved with the model, its ``probability_calibration`` and the
-      ``feature_profile`` of its training rows (scoring and inference read both).
+    Returns ``model_metrics`` (the procedure and the baselines on the test rows, the
+    procedure's ``params`` its pick per test cutoff; then every candidate on the origins
+    it scored, ``validation_rank`` 1 the best of those that scored every origin,
+    ``chosen`` the deployed one with its ``expected_calibration_error``), the same
+    metrics per origin, ``model_comparison`` (paired AUC-PR differences: procedure minus
+    each baseline on the test rows, deployed minus best on validation) and
+    ``best_model_info`` (the choice, the procedure's test metrics, the comparison's
+    verdicts, the ``probability_calibration`` and the training ``feature_profile``).
     """
     candidates = {c[MODEL]: c for c in model_candidates}
     origins = split_summary["origin_cutoffs"]
     baselines = [c for c in model_candidates if c["feature_set"] == BASELINE]
-    _, test, draws, _ = _test_figures(
+    test, draws = _test_figures(
         candidate_scores, procedure_test_scores, baselines, origins, evaluation_params
     )
     picks = (
@@ -217,34 +204,32 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
         .rename(index=lambda cutoff: pd.Timestamp(cutoff).isoformat())
         .to_dict()
     )
+    test_lines = [
+        (PROCEDURE, PROCEDURE, "rolling_origin_choice", json.dumps(picks)),
+        *(
+            (
+                b[MODEL],
+                BASELINE,
+                b["algorithm"],
+                json.dumps(b["estimator_params"], sort_keys=True),
+            )
+            for b in baselines
+        ),
+    ]
     table = [
         {
-            MODEL: PROCEDURE,
-            "feature_set": PROCEDURE,
-            "algorithm": "rolling_origin_choice",
+            MODEL: model,
+            "feature_set": feature_set,
+            "algorithm": algorithm,
             "figure": "test",
             "chosen": False,
             "validation_rank": None,
             "origins_scored": len(origins) - 1,
-            **_metric_row(test[PROCEDURE]),
+            **_metric_row(test[model]),
             "threshold": None,
-            "params": json.dumps(picks),
-        },
-        *[
-            {
-                MODEL: baseline[MODEL],
-                "feature_set": BASELINE,
-                "algorithm": baseline["algorithm"],
-                "figure": "test",
-                "chosen": False,
-                "validation_rank": None,
-                "origins_scored": len(origins) - 1,
-                **_metric_row(test[baseline[MODEL]]),
-                "threshold": None,
-                "params": json.dumps(baseline["estimator_params"], sort_keys=True),
-            }
-            for baseline in baselines
-        ],
+            "params": params,
+        }
+        for model, feature_set, algorithm, params in test_lines
     ]
     validation = _validation_figures(
         candidate_scores, candidates, origins, evaluation_params
@@ -326,20 +311,14 @@ def evaluate_models(  # noqa: PLR0917 (a Kedro node: inputs come by position)
         candidate_scores, procedure_test_scores, candidates, origins, evaluation_params
     )
     model_metrics = pd.DataFrame(table)
-    procedure_metrics = {
-        key: test[PROCEDURE][key]
-        for metric in METRIC_COLUMNS
-        for key in (metric, f"{metric}_low", f"{metric}_high")
-    }
     best_model_info = {
         **best_model_choice,
         "test_cutoffs": split_summary["test_cutoffs"],
         "test_metrics_of": "the choosing procedure: at each test cutoff, the candidate "
         "chosen from the earlier origins only",
         "test_metrics": {
-            **procedure_metrics,
-            "n_rows": test[PROCEDURE]["n_rows"],
-            "n_churners": test[PROCEDURE]["n_churners"],
+            key: test[PROCEDURE][key]
+            for key in (*WITH_INTERVALS, "n_rows", "n_churners")
         },
         "procedure_picks": picks,
         "procedure_beats_baselines": comparison["procedure_beats_baselines"],

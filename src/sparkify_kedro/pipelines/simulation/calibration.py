@@ -37,6 +37,14 @@ def _check(
     }
 
 
+def _within(
+    figure: str, simulated: float, published: float, tolerance: float
+) -> dict[str, Any]:
+    """A calibration line whose range is ``published`` ± ``tolerance`` (relative)."""
+    low, high = published * (1 - tolerance), published * (1 + tolerance)
+    return _check(figure, simulated, published, low, high)
+
+
 def _info(figure: str, simulated: float | None, published: float) -> dict[str, Any]:
     """A figure reported for comparison only, without a tolerance."""
     return {
@@ -61,19 +69,13 @@ def build_simulation_calibration(
     reach the driver.
     """
     scale = int(parameters["n_users"]) / ref.MINI_USERS
-    # One pass over the log: rows per (user, session, level, page), kept for the figures.
     session_pages = (
         parse_lines(simulated_events, "userId", "sessionId", "page", "level")
         .groupBy("userId", "sessionId", "level", "page")
         .agg(F.count(F.lit(1)).alias("rows"))
         .persist()
     )
-    page_counts = {
-        row["page"]: row["rows"]
-        for row in session_pages.groupBy("page")
-        .agg(F.sum("rows").alias("rows"))
-        .collect()
-    }
+    page_counts = dict(session_pages.groupBy("page").agg(F.sum("rows")).collect())
     totals = session_pages.agg(
         F.sum("rows").alias("rows"),
         F.sum(F.when(F.col("userId") == "", F.col("rows"))).alias("without_user"),
@@ -81,122 +83,99 @@ def build_simulation_calibration(
         F.countDistinct(F.when(page_is(DOWNGRADE), F.col("userId"))).alias("downgrade"),
     ).first()
     songs = F.sum(F.when(page_is("NextSong"), F.col("rows")).otherwise(0))
-    sessions = (
-        session_pages.where(F.col("userId") != "")
-        .groupBy("userId", "sessionId", "level")
+    known = session_pages.where(F.col("userId") != "")
+    songs_per_session = dict(
+        known.groupBy("userId", "sessionId", "level")
         .agg(songs.alias("songs"))
-    )
-    songs_per_session = {
-        row["level"]: row["songs"]
-        for row in sessions.groupBy("level")
-        .agg(F.avg("songs").alias("songs"))
+        .groupBy("level")
+        .agg(F.avg("songs"))
         .collect()
-    }
-    per_user = (
-        session_pages.where(F.col("userId") != "")
-        .groupBy("userId")
+    )
+    by_group = {
+        ("cancelled" if row["cancelled"] else "other"): row
+        for row in known.groupBy("userId")
         .agg(
             songs.alias("songs"),
             F.countDistinct("sessionId").alias("sessions"),
             F.max(page_is(CANCELLATION)).alias("cancelled"),
         )
-    )
-    by_group = {
-        ("cancelled" if row["cancelled"] else "other"): row
-        for row in per_user.groupBy("cancelled")
+        .groupBy("cancelled")
         .agg(F.avg("songs").alias("songs"), F.avg("sessions").alias("sessions"))
         .collect()
     }
     session_pages.unpersist()
 
     rows = totals["rows"]
+    without_user = ref.MINI_ROWS_WITHOUT_USER / ref.MINI_ROWS
+    free, paid = songs_per_session.get("free"), songs_per_session.get("paid")
+    mini_songs = ref.MINI_SONGS_PER_SESSION
     checks = [
-        _check(
-            "total rows",
-            rows,
-            ref.MINI_ROWS * scale,
-            ref.MINI_ROWS * scale * (1 - ref.ROWS_TOLERANCE),
-            ref.MINI_ROWS * scale * (1 + ref.ROWS_TOLERANCE),
-        ),
+        _within("total rows", rows, ref.MINI_ROWS * scale, ref.ROWS_TOLERANCE),
         _check(
             "share of rows without a user",
             totals["without_user"] / rows,
-            ref.MINI_ROWS_WITHOUT_USER / ref.MINI_ROWS,
-            ref.MINI_ROWS_WITHOUT_USER / ref.MINI_ROWS
-            - ref.ROWS_WITHOUT_USER_TOLERANCE,
-            ref.MINI_ROWS_WITHOUT_USER / ref.MINI_ROWS
-            + ref.ROWS_WITHOUT_USER_TOLERANCE,
+            without_user,
+            without_user - ref.ROWS_WITHOUT_USER_TOLERANCE,
+            without_user + ref.ROWS_WITHOUT_USER_TOLERANCE,
         ),
-    ]
-    for figure, simulated, published in (
-        ("users who cancel", totals["cancel"], ref.MINI_CANCELLING_USERS),
-        (
-            "users who submit a downgrade",
-            totals["downgrade"],
-            ref.MINI_DOWNGRADING_USERS,
-        ),
-    ):
-        checks.append(
+        *(
             _check(
                 figure,
-                simulated,
+                totals[key],
                 published * scale,
                 (published - ref.CHURN_USERS_TOLERANCE) * scale,
                 (published + ref.CHURN_USERS_TOLERANCE) * scale,
             )
-        )
-    for page, count in ref.MINI_PAGE_COUNTS.items():
-        published_share = count / ref.MINI_ROWS
-        if published_share >= ref.PAGE_SHARE_MIN:
-            checks.append(
-                _check(
-                    f"share of {page} rows",
-                    page_counts.get(page, 0) / rows,
-                    published_share,
-                    published_share * (1 - ref.PAGE_SHARE_TOLERANCE),
-                    published_share * (1 + ref.PAGE_SHARE_TOLERANCE),
-                )
+            for figure, key, published in (
+                ("users who cancel", "cancel", ref.MINI_CANCELLING_USERS),
+                (
+                    "users who submit a downgrade",
+                    "downgrade",
+                    ref.MINI_DOWNGRADING_USERS,
+                ),
             )
-    free, paid = songs_per_session.get("free"), songs_per_session.get("paid")
-    published_ratio = (
-        ref.MINI_SONGS_PER_SESSION["paid"] / ref.MINI_SONGS_PER_SESSION["free"]
-    )
-    checks.append(
-        _check(
+        ),
+        *(
+            _within(
+                f"share of {page} rows",
+                page_counts.get(page, 0) / rows,
+                count / ref.MINI_ROWS,
+                ref.PAGE_SHARE_TOLERANCE,
+            )
+            for page, count in ref.MINI_PAGE_COUNTS.items()
+            if count / ref.MINI_ROWS >= ref.PAGE_SHARE_MIN
+        ),
+        _within(
             "songs per session, paid / free",
             paid / free if free and paid else 0.0,
-            published_ratio,
-            published_ratio * (1 - ref.SONG_RATIO_TOLERANCE),
-            published_ratio * (1 + ref.SONG_RATIO_TOLERANCE),
-        )
-    )
-
-    informative = [
-        _info("songs per session, free", free, ref.MINI_SONGS_PER_SESSION["free"]),
-        _info("songs per session, paid", paid, ref.MINI_SONGS_PER_SESSION["paid"]),
+            mini_songs["paid"] / mini_songs["free"],
+            ref.SONG_RATIO_TOLERANCE,
+        ),
     ]
-    for group in ("cancelled", "other"):
-        row = by_group.get(group)
-        informative += [
+    informative = [
+        _info("songs per session, free", free, mini_songs["free"]),
+        _info("songs per session, paid", paid, mini_songs["paid"]),
+        *(
             _info(
-                f"songs per user, {group}",
-                row["songs"] if row else None,
-                ref.MINI_SONGS_PER_USER[group],
-            ),
+                f"{figure} per user, {group}",
+                by_group[group][figure] if group in by_group else None,
+                published[group],
+            )
+            for group in ("cancelled", "other")
+            for figure, published in (
+                ("songs", ref.MINI_SONGS_PER_USER),
+                ("sessions", ref.MINI_SESSIONS_PER_USER),
+            )
+        ),
+        *(
             _info(
-                f"sessions per user, {group}",
-                row["sessions"] if row else None,
-                ref.MINI_SESSIONS_PER_USER[group],
-            ),
-        ]
-    informative += [
-        _info(
-            f"share of {page} rows",
-            page_counts.get(page, 0) / rows,
-            count / ref.MINI_ROWS,
-        )
-        for page, count in ref.MINI_PAGE_COUNTS.items()
-        if count / ref.MINI_ROWS < ref.PAGE_SHARE_MIN
+                f"share of {page} rows",
+                page_counts.get(page, 0) / rows,
+                count / ref.MINI_ROWS,
+            )
+            for page, count in ref.MINI_PAGE_COUNTS.items()
+            if count / ref.MINI_ROWS < ref.PAGE_SHARE_MIN
+        ),
     ]
     return {
         "parameters": {

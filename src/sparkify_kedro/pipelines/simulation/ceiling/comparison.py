@@ -1,15 +1,9 @@
-"""The best achievable churn model on a simulated log, and each model's distance to it.
+"""Every model's expected AUC-PR against the ceiling: ranking by the simulator's own
+churn probability (``probabilities.py``), the best any model can do.
 
-The simulator knows every user's complete state at a cutoff, so it can say how likely the
-user is to churn within the horizon (``simulate_churn_probabilities``: replay, then draw
-futures). Ranking users by that probability is the best any model can do: the *ceiling*.
-Labels are one draw of those futures, so every AUC-PR measured on them is noisy; here
-labels are redrawn from the probabilities many times and each model keeps its own
-ranking, giving its *expected* AUC-PR, the ceiling's, and their ratio: for the choosing
-procedure on its test rows, and for every candidate on the rows it was chosen on.
-
-Only a simulated log has these probabilities: these nodes are the ``ceiling`` pipeline,
-part of ``demo``, never of ``__default__`` (the probabilities: ``probabilities.py``).
+Labels are redrawn from those probabilities many times, each model keeping its ranking:
+its *expected* AUC-PR, the ceiling's and their ratio, for the choosing procedure on its
+test rows and for every candidate on the rows it was chosen on.
 """
 
 from __future__ import annotations
@@ -74,8 +68,8 @@ def _ranked_origin_rows(
 def _expected(
     rows: pd.DataFrame, models: list[str], ceiling_params: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """Each model's AUC-PR over the labels of ``rows`` redrawn from their probabilities,
-    the ceiling's beside them (``evaluation.expected_auc_pr``; the same draws for all)."""
+    """Each model's and the ceiling's AUC-PR over labels redrawn from the probabilities
+    of ``rows`` (``evaluation.expected_auc_pr``; the same draws for all)."""
     return evaluation.expected_auc_pr(
         rows["churn_probability"].to_numpy(float),
         {model: rows[model].to_numpy(float) for model in models},
@@ -182,27 +176,21 @@ def compare_with_ceiling(  # noqa: PLR0917 (a Kedro node: inputs come by positio
     calibrated_test_probabilities: pd.DataFrame,
     calibration_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Expected AUC-PR over redrawn futures, beside the ceiling's, on two sets of rows;
-    the calibrated test probabilities against the simulator's
-    (:func:`~sparkify_kedro.pipelines.simulation.probability_check.calibration_against_simulator`).
+    """Expected AUC-PR over redrawn futures, beside the ceiling's, on two sets of rows,
+    and the calibrated test probabilities against the simulator's
+    (:func:`.probability_check.calibration_against_simulator`).
 
-    Every origin row gets the simulator's churn probability; labels are redrawn
-    ``label_draws`` times from it (independently per row), the same draws for every model
-    of a set. Every model is scored by its within-cutoff percentile ranks
-    (``evaluation.within_group_ranks``, as the procedure's test scores already are), the ceiling by the probabilities.
+    Labels of every origin row are redrawn ``label_draws`` times from the simulator's
+    probability, the same draws for every model of a set; models are scored by their
+    within-cutoff percentile ranks, the ceiling by the probabilities. Sets: ``test`` (the
+    origins after the first: the procedure, the rule, the base rate) and ``validation``
+    (every origin: every candidate that scored all of them).
 
-    - ``test``: the procedure's test rows (the origins after the first): the procedure,
-      the rule and the base rate, as ``model_metrics`` measures them (``figure`` test);
-    - ``validation``: every origin row: every candidate that scored all of them (the
-      deployed one and the baselines included), as ``model_metrics`` measures them
-      (``figure`` validation).
-
-    Returns a table (one line per set and model: ``rows``, ``model``, ``chosen`` (the
-    deployed candidate), ``expected_auc_pr`` with its Monte-Carlo standard error, the
-    set's ``ceiling_expected_auc_pr``, ``ratio_to_ceiling``, and the realised AUC-PR with
-    its interval) and a summary: the ceiling, the procedure and the rule on the test rows,
-    the deployed candidate and the rule on the validation rows, the paired differences
-    with the rule, and the probabilities against the realised churn rate per origin.
+    Returns a table (per set and model: ``rows``, ``model``, ``chosen``,
+    ``expected_auc_pr`` and its standard error, ``ceiling_expected_auc_pr``,
+    ``ratio_to_ceiling``, the realised AUC-PR with its interval) and a summary (the
+    ceiling, procedure, rule and deployed figures, paired differences with the rule, the
+    probabilities against the realised churn rate per origin, the calibration check).
     """
     probabilities = simulated_churn_probabilities.select(
         *KEYS, "churn_probability"
@@ -232,6 +220,7 @@ def compare_with_ceiling(  # noqa: PLR0917 (a Kedro node: inputs come by positio
         ],
         ignore_index=True,
     )
+    ceiling_validation = on_validation[evaluation.CEILING]
     summary = {
         "label_draws": ceiling_params["label_draws"],
         "test_cutoffs": [cutoff.isoformat() for cutoff in test_cutoffs],
@@ -242,10 +231,8 @@ def compare_with_ceiling(  # noqa: PLR0917 (a Kedro node: inputs come by positio
         **_figures_of("rule", on_test, RULE),
         **_difference_of("procedure_minus_rule", on_test, PROCEDURE, RULE),
         "validation_rows": len(rows),
-        "validation_ceiling_expected_auc_pr": on_validation[evaluation.CEILING]["mean"],
-        "validation_ceiling_expected_auc_pr_se": on_validation[evaluation.CEILING][
-            "sem"
-        ],
+        "validation_ceiling_expected_auc_pr": ceiling_validation["mean"],
+        "validation_ceiling_expected_auc_pr_se": ceiling_validation["sem"],
         "deployed_model": deployed,
         **_figures_of("deployed_validation", on_validation, deployed),
         **_figures_of("rule_validation", on_validation, RULE),
