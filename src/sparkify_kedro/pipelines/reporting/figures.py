@@ -1,10 +1,5 @@
-"""Figures of the ``reporting`` pipeline: plotly ``go.Figure`` objects, one per figure.
-
-Plotly is the project's one plotting library: kedro-viz previews its figures (saved as
-JSON) and a browser draws them interactively, with no display or image toolkit needed. The
-figures draw small pandas tables (``tables.py`` or the modeling outputs) and never touch
-Spark.
-"""
+"""Figures of the ``reporting`` pipeline: plotly figures of small pandas tables
+(``tables.py`` or the modeling outputs), saved as JSON for kedro-viz and the page."""
 
 from __future__ import annotations
 
@@ -85,11 +80,6 @@ TEST, VALIDATION = "test", "validation"
 PROCEDURE_NAME = "choosing procedure"
 
 
-def _interval_text(row: Any) -> str:
-    """``0.412 [0.301, 0.530]``: a row's AUC-PR and its bootstrap interval."""
-    return f"{row.auc_pr:.3f} [{row.auc_pr_low:.3f}, {row.auc_pr_high:.3f}]"
-
-
 #: The groups of the model comparison, in legend order, with their colours.
 _COMPARISON_GROUPS = {
     "test: procedure and baselines": "#2ca02c",
@@ -131,12 +121,6 @@ def _comparison_rows(model_metrics: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_COMPARISON_TITLE = (
-    "AUC-PR with 95 % bootstrap intervals (users resampled): the procedure and the "
-    "baselines on the test cutoffs; every candidate on its validation origins"
-)
-
-
 def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
     """AUC-PR of every row of ``model_metrics`` as a point with its bootstrap interval,
     one line per row: the test figures (procedure, baselines) on top, then every
@@ -161,7 +145,10 @@ def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
                     "arrayminus": group["auc_pr"] - group["auc_pr_low"],
                 },
                 customdata=[
-                    [_interval_text(row), row.origins_scored]
+                    [
+                        f"{row.auc_pr:.3f} [{row.auc_pr_low:.3f}, {row.auc_pr_high:.3f}]",
+                        row.origins_scored,
+                    ]
                     for row in group.itertuples()
                 ],
                 hovertemplate="%{y}: AUC-PR %{customdata[0]}, "
@@ -172,7 +159,8 @@ def plot_model_comparison(model_metrics: pd.DataFrame) -> go.Figure:
         ]
     )
     figure.update_layout(
-        title=_COMPARISON_TITLE,
+        title="AUC-PR with 95 % bootstrap intervals (users resampled): the procedure "
+        "and the baselines on the test cutoffs; every candidate on its validation origins",
         xaxis={"title": "AUC-PR", "range": [0, 1]},
         yaxis={
             "categoryorder": "array",
@@ -257,19 +245,11 @@ def plot_roc_pr_curves(
     return figure
 
 
-def _perfect_gains(curve: pd.DataFrame) -> pd.Series:
-    """The gains of a perfect ranking: every churner before every other row."""
-    rate = _churn_rate(curve)
-    return (
-        (curve["share_selected"] / rate).clip(upper=1.0)
-        if rate
-        else curve["share_selected"] * 0
-    )
-
-
 def plot_cumulative_gains(curve: pd.DataFrame) -> go.Figure:
     """Share of churners caught against share of rows contacted, best scores first:
-    the choosing procedure's test rows beside a perfect and a random ranking."""
+    the choosing procedure's test rows beside a perfect ranking (every churner first)
+    and a random one."""
+    rate = _churn_rate(curve)
     figure = go.Figure(
         [
             go.Scatter(
@@ -282,7 +262,9 @@ def plot_cumulative_gains(curve: pd.DataFrame) -> go.Figure:
             ),
             go.Scatter(
                 x=curve["share_selected"],
-                y=_perfect_gains(curve),
+                y=(curve["share_selected"] / rate).clip(upper=1.0)
+                if rate
+                else curve["share_selected"] * 0,
                 mode="lines",
                 line_dash="dot",
                 name="perfect ranking",
@@ -307,35 +289,6 @@ def plot_cumulative_gains(curve: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def _weights_title(best_model_info: dict[str, Any], shown: int, kind: str) -> str:
-    """The feature-weights figure's title: the rule's single weight, or a model's top."""
-    if best_model_info["kind"] == "rule":
-        return (
-            f"Deployed: the one-line rule {best_model_info['name']}, refitted as a "
-            f"one-feature logistic regression: its {kind}"
-        )
-    return f"Deployed model {best_model_info['name']}: top {shown} feature {kind}s"
-
-
-def _no_feature_figure(best_model_info: dict[str, Any]) -> go.Figure:
-    """An empty figure saying that the deployed base rate reads no feature."""
-    figure = go.Figure()
-    figure.add_annotation(
-        text="The base rate reads no feature: every user gets the same score.",
-        showarrow=False,
-        xref="paper",
-        yref="paper",
-        x=0.5,
-        y=0.5,
-    )
-    figure.update_layout(
-        title=f"Deployed: the base rate {best_model_info['name']}: no feature weight",
-        xaxis_visible=False,
-        yaxis_visible=False,
-    )
-    return figure
-
-
 def plot_feature_weights(
     model_feature_weights: pd.DataFrame, best_model_info: dict[str, Any], top_n: int
 ) -> go.Figure:
@@ -343,8 +296,23 @@ def plot_feature_weights(
     magnitude) from its rows of ``model_feature_weights``: a classifier's, or the
     one-line rule's single coefficient; for the base rate, a figure saying it reads none.
     """
+    name = best_model_info["name"]
     if best_model_info["kind"] == "base_rate":
-        return _no_feature_figure(best_model_info)
+        figure = go.Figure()
+        figure.add_annotation(
+            text="The base rate reads no feature: every user gets the same score.",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
+        figure.update_layout(
+            title=f"Deployed: the base rate {name}: no feature weight",
+            xaxis_visible=False,
+            yaxis_visible=False,
+        )
+        return figure
     weights = model_feature_weights[
         model_feature_weights["model"] == best_model_info["name"]
     ]
@@ -366,7 +334,10 @@ def plot_feature_weights(
         )
     )
     figure.update_layout(
-        title=_weights_title(best_model_info, len(top), kind),
+        title=f"Deployed: the one-line rule {name}, refitted as a one-feature logistic "
+        f"regression: its {kind}"
+        if best_model_info["kind"] == "rule"
+        else f"Deployed model {name}: top {len(top)} feature {kind}s",
         xaxis_title=kind,
         height=max(400, 25 * len(top) + 150),
     )

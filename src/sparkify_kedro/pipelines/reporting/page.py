@@ -68,13 +68,6 @@ def _count(value: Any) -> int | None:
     return None if number is None else int(number)
 
 
-def _in_words(row: dict[str, Any]) -> str:
-    """A test row's model in plain words: the procedure, a baseline, or its own name."""
-    if row["model"] == PROCEDURE:
-        return "the choosing procedure"
-    return BASELINE_NAMES.get(row["algorithm"], row["model"])
-
-
 def _test_rows(model_metrics: pd.DataFrame) -> list[dict[str, Any]]:
     """The procedure and the baselines on the test rows (their order in the table: the
     procedure first), each named in plain words, with their metrics and intervals."""
@@ -82,7 +75,9 @@ def _test_rows(model_metrics: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         {
             "model": row["model"],
-            "name": _in_words(row),
+            "name": "the choosing procedure"
+            if row["model"] == PROCEDURE
+            else BASELINE_NAMES.get(row["algorithm"], row["model"]),
             "n_rows": _count(row.get("n_rows")),
             "churners": _count(row.get("churners")),
             **_with_intervals(row),
@@ -91,21 +86,18 @@ def _test_rows(model_metrics: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _role(row: dict[str, Any]) -> str:
-    """``deployed``, ``baseline`` or ``candidate``: a validation row's part in the choice."""
-    if row.get("chosen"):
-        return "deployed"
-    return "baseline" if row["feature_set"] == evaluation.BASELINE else "candidate"
-
-
 def _validation_rows(model_metrics: pd.DataFrame) -> list[dict[str, Any]]:
     """Every candidate's validation figures (the origins it scored, pooled), best rank
-    first, with its role in the choice and its decision threshold."""
+    first, with its ``role`` (``deployed``, ``baseline``, ``candidate``) and threshold."""
     rows = model_metrics[model_metrics["figure"] == VALIDATION]
     return [
         {
             "model": row["model"],
-            "role": _role(row),
+            "role": "deployed"
+            if row.get("chosen")
+            else "baseline"
+            if row["feature_set"] == evaluation.BASELINE
+            else "candidate",
             "validation_rank": _count(row["validation_rank"]),
             "origins_scored": _count(row["origins_scored"]),
             "threshold": number_or_none(row.get("threshold")),
@@ -133,12 +125,6 @@ def _paired_on_test(
         for entry in model_comparison.get("paired_differences", [])
         if entry.get("figure") == TEST
     ]
-
-
-def _single_pick(picks: dict[str, str]) -> str | None:
-    """The candidate the procedure picked at every test cutoff, or None when it changed."""
-    picked = set(picks.values())
-    return picked.pop() if len(picked) == 1 else None
 
 
 def _origins(
@@ -179,41 +165,16 @@ def _deployed(best_model_info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ceiling(ceiling_summary: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The ceiling's figures of a simulated log (:data:`CEILING_FIGURES`; those the
-    summary lacks as None), or None when the run measured none."""
-    if ceiling_summary is None:
-        return None
-    return {name: ceiling_summary.get(key) for name, key in CEILING_FIGURES.items()}
-
-
-def _reliability_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A reliability bin: its users, mean predicted probability, observed churn rate and,
-    on a simulated log, the simulator's mean probability (None otherwise)."""
-    return {
-        "bin": row.get("bin"),
-        "n": _count(row.get("n")),
-        "mean_predicted": number_or_none(row.get("mean_predicted")),
-        "observed_rate": number_or_none(row.get("observed_rate")),
-        "simulator_probability": number_or_none(row.get("simulator_probability")),
-    }
-
-
 def _calibration(
     probability_calibration: dict[str, Any] | None,
     ceiling_summary: dict[str, Any] | None,
 ) -> dict[str, Any] | None:
-    """How well the deployed model's probabilities match churn, or None when the run
-    calibrated nothing and measured no ceiling.
-
-    ``method`` and ``input`` of the calibration step, ``fitted_on`` (its plain figures:
-    rows, origins...); ``ece_vs_labels``: its expected
-    calibration error on the test rows against the observed churn; ``ece_vs_simulator``:
-    against the simulator's own probabilities (a simulated log with a ceiling, else None),
-    ``deployed_ece_vs_simulator`` (the deployed map's) and
-    ``perfect_ranking_ece_vs_simulator`` (the labels' share of it);
-    ``reliability``: the ceiling's table when there is one (with the simulator's column),
-    else the test rows' (that column None); ``reliability_vs_simulator`` says which.
+    """How well the deployed model's probabilities match churn (None when the run
+    calibrated nothing and measured no ceiling): the calibration step's ``method``,
+    ``input`` and plain ``fitted_on`` figures; its expected calibration error against the
+    test labels and, on a simulated log, against the simulator's probabilities (also the
+    deployed map's and a perfect ranking's); ``reliability``: the ceiling's table when
+    there is one (``reliability_vs_simulator``), else the test rows'.
     """
     if probability_calibration is None and ceiling_summary is None:
         return None
@@ -241,7 +202,21 @@ def _calibration(
             ceiling.get("perfect_ranking_calibration_error_vs_simulator")
         ),
         "reliability_vs_simulator": bool(vs_simulator),
-        "reliability": [_reliability_row(row) for row in rows],
+        "reliability": [
+            {
+                "bin": row.get("bin"),
+                "n": _count(row.get("n")),
+                **{
+                    key: number_or_none(row.get(key))
+                    for key in (
+                        "mean_predicted",
+                        "observed_rate",
+                        "simulator_probability",
+                    )
+                },
+            }
+            for row in rows
+        ],
     }
 
 
@@ -258,31 +233,20 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
 ) -> dict[str, Any]:
     """What the report page says, as plain data: the model card and the risk summary.
 
-    - ``data``: the log's window and what data_processing kept, dropped and quarantined
-      (with the pages it did not know);
-    - ``task``: the churn pages and windows the model was trained with (frozen in
-      ``best_model_info``);
-    - ``origins``: every rolling origin with its rows, churners, training rows and the
-      candidate the procedure picked for it (the test cutoffs);
-    - ``test``: the choosing procedure and the baselines on the test rows with their
-      metrics and intervals (the procedure first); ``paired_on_test``: the procedure's
-      paired AUC-PR differences with each baseline; ``procedure_beats_rule`` and
-      ``procedure_beats_baselines`` (their intervals above 0); ``procedure_single_pick``:
-      the candidate it picked at every test cutoff, if it never changed;
-    - ``deployed``: the deployed candidate, its kind and the reason it was chosen;
-    - ``validation``: every candidate's validation figures, best rank first;
-    - ``ceiling``: the ceiling, the procedure's, the rule's and the deployed candidate's
-      expected AUC-PR and ratios to it (a simulated log), or None when none was measured;
-    - ``calibration``: the calibration step of the probabilities and its expected
-      calibration error against the test labels and, on a simulated log, against the
-      simulator's probabilities, with a reliability table (None when there is neither);
-    - ``features``: the columns the model reads; ``risk``: ``risk_summary`` as given
-      (tiers with their revenue at risk, the revenue assumptions, every scored user).
+    ``data`` (the log's window, what data_processing kept, dropped and quarantined),
+    ``task`` (the churn pages and windows trained with), ``origins`` (rows, churners,
+    training rows and the procedure's pick of each), ``test`` (the procedure and the
+    baselines with intervals), ``paired_on_test`` and the verdicts on them,
+    ``procedure_single_pick`` (its pick if it never changed), ``deployed`` (the deployed
+    candidate and why), ``validation`` (every candidate, best rank first), ``ceiling``
+    (:data:`CEILING_FIGURES`, None without one), ``calibration``, ``features`` (the
+    columns the model reads) and ``risk`` (``risk_summary`` as given).
     """
     task = best_model_info.get("churn_task", {})
     definitions = task.get("churn_definitions", {})
     columns = best_model_info.get("feature_columns", {})
     picks = model_comparison.get("procedure_picks", {})
+    picked = set(picks.values())
     test = _test_rows(model_metrics)
     return {
         "model_name": best_model_info["name"],
@@ -325,10 +289,12 @@ def assemble_report_page_data(  # noqa: PLR0917 (a Kedro node: inputs come by po
         "procedure_beats_baselines": bool(
             model_comparison.get("procedure_beats_baselines")
         ),
-        "procedure_single_pick": _single_pick(picks),
+        "procedure_single_pick": picked.pop() if len(picked) == 1 else None,
         "deployed": _deployed(best_model_info),
         "validation": _validation_rows(model_metrics),
-        "ceiling": _ceiling(ceiling_summary),
+        "ceiling": None
+        if ceiling_summary is None
+        else {name: ceiling_summary.get(key) for name, key in CEILING_FIGURES.items()},
         "calibration": _calibration(probability_calibration, ceiling_summary),
         "features": {
             "numeric": list(columns.get("numeric", [])),

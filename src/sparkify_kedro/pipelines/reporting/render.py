@@ -1,17 +1,12 @@
-"""The run's HTML pages, each one self-contained: Jinja2 templates (``templates/``) with
-every value escaped; plotly.js inlined once, so a page opens offline and fetches nothing.
-
-- :func:`render_report_page` (``reporting``): the dict of ``page.py`` and the run's plotly
-  figures as the report page: model card, figures, risk tables, every scored user.
-- :func:`render_inference_page` (the ``inference`` flow, ``pipeline_registry.py``): what
-  ``kedro run --pipelines inference`` found: the new log's span and data quality, how far
-  its features moved from the model's training rows (``sparkify_kedro.drift``, a warning
-  box when features drifted) and every scored user.
-Both list the users in the searchable table of ``templates/users_table.html.j2``.
+"""The run's HTML pages, each self-contained (Jinja2 templates in ``templates/``, every
+value escaped, plotly.js inlined once): the report page (:func:`render_report_page`) and
+the inference page (:func:`render_inference_page`), both listing the users in the
+searchable table of ``templates/users_table.html.j2``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
@@ -47,37 +42,20 @@ FIGURES = (
 )
 
 
-def _format_number(value: Any, digits: int = 3) -> str:
-    """``0.412`` (``digits`` decimals), ``n/a`` for a missing value."""
-    number = number_or_none(value)
-    return "n/a" if number is None else f"{number:.{digits}f}"
+def _filter(text: Callable[[float, int], str], digits: int) -> Callable[..., str]:
+    """A Jinja2 filter: ``text(number, digits)``, ``n/a`` for a missing value."""
 
+    def format_value(value: Any, digits: int = digits) -> str:
+        number = number_or_none(value)
+        return "n/a" if number is None else text(number, digits)
 
-def _format_difference(value: Any, digits: int = 3) -> str:
-    """``+0.041`` (signed, ``digits`` decimals), ``n/a`` for a missing value."""
-    number = number_or_none(value)
-    return "n/a" if number is None else f"{number:+.{digits}f}"
-
-
-def _format_share(value: Any, digits: int = 0) -> str:
-    """``41 %``, ``n/a`` for a missing value."""
-    number = number_or_none(value)
-    return "n/a" if number is None else f"{100 * number:.{digits}f} %"
-
-
-def _format_money(value: Any) -> str:
-    """``12,345.67`` (two decimals, thousands separated), ``n/a`` for a missing value."""
-    number = number_or_none(value)
-    return "n/a" if number is None else f"{number:,.2f}"
+    return format_value
 
 
 def template_environment() -> Environment:
-    """Jinja2 with the package's templates, every value escaped, undefined names fatal.
-
-    Shared with the other pages of the package (the inference page), so that they can
-    import ``users_table.html.j2`` and use the filters ``num``, ``pct``, ``diff`` and
-    ``money``.
-    """
+    """Jinja2 with the package's templates, every value escaped, undefined names fatal,
+    and the filters ``num`` (``0.412``), ``diff`` (``+0.041``), ``pct`` (``41 %``) and
+    ``money`` (``12,345.67``); shared with the inference page."""
     environment = Environment(
         loader=PackageLoader("sparkify_kedro.pipelines.reporting", "templates"),
         autoescape=True,
@@ -85,21 +63,13 @@ def template_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["num"] = _format_number
-    environment.filters["pct"] = _format_share
-    environment.filters["diff"] = _format_difference
-    environment.filters["money"] = _format_money
-    return environment
-
-
-def _figure_html(figure: go.Figure, name: str, first: bool) -> str:
-    """A figure as a ``<div>`` and its script; the first one also carries plotly.js."""
-    return figure.to_html(
-        full_html=False,
-        include_plotlyjs=first,
-        div_id=f"figure-{name}",
-        config={"displaylogo": False, "responsive": True},
+    environment.filters.update(
+        num=_filter(lambda number, digits: f"{number:.{digits}f}", 3),
+        diff=_filter(lambda number, digits: f"{number:+.{digits}f}", 3),
+        pct=_filter(lambda number, digits: f"{100 * number:.{digits}f} %", 0),
+        money=_filter(lambda number, digits: f"{number:,.{digits}f}", 2),
     )
+    return environment
 
 
 def render_report_page(page: dict[str, Any], **figures: go.Figure) -> str:
@@ -113,7 +83,12 @@ def render_report_page(page: dict[str, Any], **figures: go.Figure) -> str:
         {
             "name": name,
             "caption": caption,
-            "html": _figure_html(figures[name], name, first=index == 0),
+            "html": figures[name].to_html(
+                full_html=False,
+                include_plotlyjs=index == 0,
+                div_id=f"figure-{name}",
+                config={"displaylogo": False, "responsive": True},
+            ),
         }
         for index, (name, caption) in enumerate(drawn)
     ]

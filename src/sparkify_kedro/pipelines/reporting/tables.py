@@ -1,10 +1,6 @@
-"""Tables of the ``reporting`` pipeline: small aggregates of Spark data, figures' inputs.
-
-Every Spark input is reduced in Spark to a table whose size does not grow with the events
-(one row per segment value, histogram bin or score step; for the page, one row per scored
-user) before it reaches pandas or the driver; the figures (``figures.py``) draw these
-tables and never touch Spark.
-"""
+"""Tables of the ``reporting`` pipeline: Spark data reduced in Spark to small tables (a
+row per segment value, histogram bin or score step; for the page, per scored user), the
+inputs of the figures (``figures.py``)."""
 
 from __future__ import annotations
 
@@ -184,11 +180,6 @@ def churn_score_histogram(churn_scores: DataFrame, bins: int) -> pd.DataFrame:
     )
 
 
-def _iso(value: Any) -> str | None:
-    """A timestamp as ISO text (``2018-12-03T00:00:00``), None stays None."""
-    return None if value is None else pd.Timestamp(value).isoformat()
-
-
 #: The columns of ``churn_scores`` that hold a user's reasons, strongest first.
 REASONS = ("reason_1", "reason_2", "reason_3")
 #: The money figures of the page, summed per tier and overall.
@@ -202,15 +193,6 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _scored_user(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``churn_scores`` row as the page lists it: its reasons as one list of the
-    non-empty ones (a user with fewer raising features has fewer)."""
-    return {
-        **{key: _finite(row[key]) for key in USER_COLUMNS},
-        "reasons": [row[column] for column in REASONS if row[column]],
-    }
-
-
 def list_scored_users(churn_scores: DataFrame) -> list[dict[str, Any]]:
     """Every scored user in rank order, as the users table of a page lists them
     (``templates/users_table.html.j2``): one collect of one row per user.
@@ -220,7 +202,10 @@ def list_scored_users(churn_scores: DataFrame) -> list[dict[str, Any]]:
     non-empty ``reason_1..3``, strongest first).
     """
     return [
-        _scored_user(row.asDict())
+        {
+            **{key: _finite(row[key]) for key in USER_COLUMNS},
+            "reasons": [row[column] for column in REASONS if row[column]],
+        }
         for row in churn_scores.select(*USER_COLUMNS, *REASONS)
         .orderBy("rank", "user_id")
         .collect()
@@ -254,24 +239,14 @@ def summarise_risk(
     churn_scores: DataFrame, top_users: int, revenue: dict[str, Any]
 ) -> dict[str, Any]:
     """The scored users per risk tier with their revenue at risk, and every user, for the
-    page.
+    page: one aggregation (a row per tier) and one collect (a row per user).
 
-    One Spark aggregation (one row per tier) and one collect of the scored users (one row
-    per user, never per event). Keys:
-
-    - ``users``, ``scored_at`` (the latest scoring cutoff);
-    - ``tiers`` (most at risk first): ``risk_tier``, ``users``, ``first_rank``,
-      ``last_rank``, ``min_probability``, ``max_probability``, ``mean_probability``,
-      ``monthly_value`` and ``expected_monthly_loss`` (both summed over the tier's users);
-    - ``totals``: the same over every tier (``users``, ``mean_probability``,
-      ``monthly_value``, ``expected_monthly_loss``);
-    - ``revenue``: the assumptions the money figures rest on (``scoring.revenue``:
-      ``currency``, ``monthly_price_paid``, ``revenue_per_advert``), as given;
-    - ``scored_users``: every scored user in rank order (``user_id``, ``rank``,
-      ``churn_probability``, ``risk_tier``, ``level``, ``monthly_value``,
-      ``expected_monthly_loss``, ``reasons``: the non-empty ``reason_1..3``);
-    - ``top_users``: the first ``top_users`` of them (``rank``, ``user_id``,
-      ``churn_probability``, ``risk_tier``).
+    Keys: ``users``, ``scored_at`` (the latest scoring cutoff); ``tiers`` (most at risk
+    first: ``risk_tier``, ``users``, ``first_rank``, ``last_rank``, ``min_``, ``max_``
+    and ``mean_probability``, ``monthly_value`` and ``expected_monthly_loss`` summed);
+    ``totals`` (the same over every tier); ``revenue`` (the money assumptions, as given);
+    ``scored_users`` (:func:`list_scored_users`) and ``top_users`` (the first
+    ``top_users`` of them: ``rank``, ``user_id``, ``churn_probability``, ``risk_tier``).
     """
     tiers = (
         churn_scores.groupBy("risk_tier")
@@ -301,7 +276,7 @@ def summarise_risk(
     top_keys = ("rank", "user_id", "churn_probability", "risk_tier")
     return {
         "users": len(users),
-        "scored_at": _iso(scored_at),
+        "scored_at": None if scored_at is None else pd.Timestamp(scored_at).isoformat(),
         "tiers": tier_rows,
         "totals": _totals(tier_rows),
         "revenue": dict(revenue),
