@@ -74,9 +74,12 @@ MIXES: dict[str, list[str]] = {
     "3 good, 1 with a NUL byte": [*GOOD, BAD_KINDS[0]],
     "2 good, 6 not JSON objects": [*GOOD[:2], *["not json"] * 3, *BAD_KINDS[1:4]],
     "100 good lines": _good(100),
-    "87 good, 13 of every bad kind": [*_good(87), *BAD_KINDS],
-    "50 good, 50 bad of every kind": [*_good(50), *_bad(50)],
-    "1 good, 99 bad of every kind": [*_good(1), *_bad(99)],
+    f"{100 - len(BAD_KINDS)} good, one of each of {len(BAD_KINDS)} bad kinds": [
+        *_good(100 - len(BAD_KINDS)),
+        *BAD_KINDS,
+    ],
+    "50 good, 50 bad of every kind in turn": [*_good(50), *_bad(50)],
+    "1 good, 99 bad of every kind in turn": [*_good(1), *_bad(99)],
 }
 
 
