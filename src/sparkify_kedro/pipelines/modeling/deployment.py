@@ -75,12 +75,8 @@ def refit_best_model(
     query_execution: dict[str, Any],
 ) -> PipelineModel:
     """The chosen candidate refitted on every labelled row, as one Spark ML pipeline that
-    writes a churn ``probability`` from raw feature columns.
-
-    A classifier is refitted class-weighted; a baseline becomes a one-feature logistic
-    regression (:func:`_rule_model`: the rule's ranking, probabilities fitted to the
-    churn rate). The rows are spread over the partitions :func:`fitting_partitions` gives
-    for their number; the fit's queries run interpreted when they are few.
+    writes a churn ``probability`` from raw feature columns: a classifier class-weighted,
+    a baseline as :func:`_rule_model`.
     """
     counts = model_input_table.agg(
         F.count(F.lit(1)).alias("n"),
@@ -170,12 +166,10 @@ def build_feature_weights(
 def profile_training_features(
     model_input_table: DataFrame, best_model_choice: dict[str, Any], bins: int
 ) -> dict[str, Any]:
-    """The deployed model's training rows (every labelled row), feature by feature
-    (:func:`sparkify_kedro.feature_profile.profile_features`, ``bins`` buckets): every
-    feature of the frozen feature parameters, read by the model or not; and
-    ``user_ids``, the users of those rows (one collect, a row per user). Scoring takes the
-    medians and modes as the typical values of the reasons per user; inference compares a
-    new log's rows with it (drift, and the share of users never seen in training)."""
+    """The deployed model's training rows (every labelled row) profiled feature by
+    feature (:func:`~sparkify_kedro.feature_profile.profile_features`, ``bins`` buckets;
+    every feature of the frozen feature parameters), and ``user_ids``, their users:
+    what scoring's reasons and inference's drift check compare with."""
     feature_params = best_model_choice["feature_params"]
     categorical = list(feature_params["categorical_features"])
     numeric = [

@@ -25,14 +25,9 @@ def metric_name(model: str) -> str:
 def model_metrics_for_mlflow(
     model_metrics: pd.DataFrame,
 ) -> dict[str, dict[str, float]]:
-    """Every number of ``model_metrics`` as an MLflow metric (``{"value", "step": 0}``).
-
-    Each row's numeric columns (metrics with their ``_low``/``_high`` interval,
-    ``validation_rank``, ``origins_scored``, ``n_rows``, ``churners``, ``threshold``) become
-    ``<model>.<figure>.<column>`` (the model's :func:`metric_name`; ``figure`` is ``test``
-    or ``validation``); the deployed candidate's row (``chosen``) is repeated as
-    ``best.<figure>.<column>``. Empty cells (a test row has no ``validation_rank``) are
-    left out.
+    """Every number of ``model_metrics`` as an MLflow metric (``{"value", "step": 0}``)
+    named ``<model>.<figure>.<column>`` (:func:`metric_name`), the deployed candidate's
+    row repeated as ``best.<figure>.<column>``; empty cells are left out.
     """
     numbers = model_metrics.select_dtypes("number")
     figure, chosen = model_metrics["figure"], model_metrics["chosen"].astype(bool)

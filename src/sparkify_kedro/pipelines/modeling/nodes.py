@@ -1,12 +1,8 @@
 """Candidates and their fits at every rolling origin (Spark ML).
 
-A *candidate* is one way to rank users: a baseline (the base rate, the one-line rule) or a
-classifier at one grid point on one feature set. Every fitted candidate is trained at each
-origin on the cutoffs whose horizon has ended and scores the origin's rows
-(``rolling_origin.py`` makes the plan); successive halving across the origins spends the
-fits on the candidates still in contention. ``choice.py`` chooses on those out-of-time
-scores, ``measurement.py`` measures the choosing procedure, ``deployment.py`` refits the
-chosen candidate.
+A *candidate* ranks users: a baseline (the base rate, the one-line rule) or a classifier
+at one grid point on one feature set. Candidates are fitted at each origin of the plan
+(``rolling_origin.py``) and score its rows, with successive halving across the origins.
 """
 
 from __future__ import annotations
@@ -84,14 +80,10 @@ def list_candidates(  # noqa: PLR0917 (a Kedro node: inputs come by position)
     simplicity_order: list[str],
     one_rule_feature: str,
 ) -> list[dict[str, Any]]:
-    """Every candidate, simplest first, each with its ``simplicity`` rank (0 = simplest).
-
-    The order is declared in ``modeling.choice.simplicity_order`` (the baselines and the
-    keys of ``modeling.algorithms``), then the feature sets in the order the parameters
-    list them (fewest features first; :func:`select_feature_sets` gives their columns),
-    then the grid points in the order each grid lists its values (simplest first). A
-    classifier candidate is one grid point of one algorithm on one feature set; ``model``
-    is its name in every table, e.g. ``LogisticRegression(regParam=0.1)/engagement``.
+    """Every candidate, simplest first, with its ``simplicity`` rank (0 = simplest): in
+    the order of ``modeling.choice.simplicity_order``, then of the feature sets, then of
+    each grid's values. ``model`` names it in every table, e.g.
+    ``LogisticRegression(regParam=0.1)/engagement``.
     """
     feature_set_columns = select_feature_sets(
         feature_groups, categorical_features, feature_sets
@@ -152,14 +144,10 @@ def prepare_origin_sets(
     parallelism: int,
     query_execution: dict[str, Any],
 ) -> dict[str, list[TrainingSet]]:
-    """Every (feature set, origin) training set, prepared once for all its candidates.
-
-    Each set is the preprocessing (imputer, encoders, assembler, scaler) fitted on the
-    origin's training cutoffs (class-weighted) and the origin's rows prepared with it
-    (``tuning.TrainingSet``), ``parallelism`` sets at a time. Returns ``{feature_set:
-    [set of each origin, in the plan's order]}`` for the feature sets of the classifier
-    candidates. Its queries run interpreted when the plan's rows are few
-    (``query_execution``, ``sparkify_kedro.spark_tuning``).
+    """Every (feature set, origin) training set of the classifier candidates, prepared
+    once (``tuning.TrainingSet``: the preprocessing fitted on the origin's class-weighted
+    training cutoffs, the origin's rows prepared with it), ``parallelism`` at a time:
+    ``{feature_set: [set of each origin, in the plan's order]}``.
     """
     feature_set_columns = {
         c["feature_set"]: c["feature_columns"]
@@ -191,15 +179,10 @@ def score_baselines(
     split_summary: dict[str, Any],
     model_candidates: list[dict[str, Any]],
 ) -> pd.DataFrame:
-    """The baselines' scores at every origin: they need no fit.
-
-    - ``always_no_churn`` scores 0 for everyone (its AUC-PR is the churn rate);
-    - ``one_rule`` ranks rows by its feature (thumbs down per song), a missing value
-      counting as the feature's median on the origin's training rows (the lower middle
-      value of the known ones, as Spark's exact ``approxQuantile``).
-
-    One collect of the rule's feature on the planned rows (one row per user and cutoff),
-    then every origin's median and rows on the driver.
+    """The baselines' scores at every origin, without a fit: ``always_no_churn`` scores
+    0 for everyone; ``one_rule`` scores its feature, a missing value counting as the
+    feature's median on the origin's training rows (the lower middle value, as Spark's
+    exact ``approxQuantile``). One collect of the feature, the rest on the driver.
     """
     (rule,) = [c for c in model_candidates if c["algorithm"] == ONE_RULE]
     feature = rule["estimator_params"]["feature"]
@@ -277,15 +260,11 @@ def race_candidates(  # noqa: PLR0917 (a Kedro node: inputs come by position)
 ) -> pd.DataFrame:
     """Every candidate's out-of-time scores: fitted at each origin, scoring its rows.
 
-    Successive halving across the origins: every classifier candidate is fitted at the
-    first origin; before each later origin only the ``keep_fraction`` best (AUC-PR pooled
-    over the earlier origins) go on, so a candidate is fitted at origin ``k`` only on what
-    origins before ``k`` showed. The baselines need no fit and score every origin. The
-    fits of one origin run ``parallelism`` at a time (only the classifier stages: each
-    set's preprocessing comes fitted), their scores come back in one collect.
-
-    Returns ``model``, ``user_id``, ``cutoff``, ``label``, ``score``: one row per
-    candidate and (user, origin) it scored, the baselines' first.
+    Successive halving: every classifier candidate is fitted at the first origin; before
+    each later one only the ``keep_fraction`` best (:func:`survivors`) go on. The
+    baselines score every origin. An origin's fits run ``parallelism`` at a time, their
+    scores come back in one collect. One row (``model``, ``user_id``, ``cutoff``,
+    ``label``, ``score``) per candidate and (user, origin) it scored.
     """
     alive = sorted(
         (c for c in model_candidates if c["feature_set"] != BASELINE),

@@ -1,12 +1,5 @@
 """Rolling-origin plan of the ``modeling`` pipeline: which cutoffs are origins, which
-train each one.
-
-``model_input_table`` holds one row per (``user_id``, ``cutoff``) with ``label`` (1 = the
-user churns within the horizon after the cutoff) and feature columns. Every cutoff that has
-earlier cutoffs whose label horizon has ended by it is an *origin*: candidates are fitted on
-those earlier cutoffs and score the origin's rows (prequential validation). The origins
-after the first are the *test cutoffs* of the choosing procedure (``choice.py``).
-"""
+train each one, and the rows of each (class-weighted for training)."""
 
 from __future__ import annotations
 
@@ -25,23 +18,16 @@ logger = logging.getLogger(__name__)
 WEIGHT = "class_weight"
 
 
-def _iso(cutoff: datetime) -> str:
-    return cutoff.isoformat()
-
-
 def plan_rolling_origin(
     model_input_table: DataFrame, horizon_days: int, max_origins: int | None
 ) -> dict[str, Any]:
     """The rolling-origin plan: the origins, each one's training cutoffs, the test cutoffs.
 
-    An *origin* is a cutoff with training cutoffs: the cutoffs whose label horizon
-    (``cutoff + horizon_days``) ends at or before it, so no training label sees the origin's
-    period, holding both classes. Every candidate fitted at an origin scores its rows: these
-    out-of-time scores are the validation data (pooled over the origins). The *test
-    cutoffs* are the origins after the first: the procedure's pick for one of them is made
-    from the earlier origins only. ``max_origins`` keeps the last ones (``None``: all).
+    An *origin* is a cutoff with training cutoffs holding both classes: the cutoffs whose
+    label horizon (``cutoff + horizon_days``) ends at or before it. The *test cutoffs* are
+    the origins after the first. ``max_origins`` keeps the last ones (``None``: all).
     Returns plain data (ISO timestamps, rows and churners per origin and pooled); fails
-    clearly when fewer than two origins exist.
+    when fewer than two origins exist.
     """
     if max_origins is not None and max_origins < 2:  # noqa: PLR2004 (one to choose, one to test)
         raise ValueError(
@@ -67,8 +53,8 @@ def plan_rolling_origin(
             continue  # nothing to train on yet, or one class only
         origins.append(
             {
-                "cutoff": _iso(cutoff),
-                "train_cutoffs": [_iso(earlier) for earlier in train],
+                "cutoff": cutoff.isoformat(),
+                "train_cutoffs": [earlier.isoformat() for earlier in train],
                 "n_train": n_train,
                 "train_churners": train_churners,
                 "n_rows": counts[cutoff][0],

@@ -1,11 +1,7 @@
-"""Training sets prepared once, and fits that spend few Spark jobs.
-
-Spark ML on a few thousand rows is job overhead: each job costs about 0.1 s whatever its
-size. Every training set (a rolling origin of one feature set) has its preprocessing
-(imputer, encoders, assembler, scaler) fitted **once**, for every algorithm and grid point,
-and its rows prepared once (:class:`TrainingSet`); the candidates then fit only their
-classifier stages, several at a time in threads sharing the SparkSession
-(:func:`in_parallel`), and their scores come back in one collect per origin.
+"""Training sets prepared once, and fits that spend few Spark jobs: each training set (an
+origin of one feature set) has its preprocessing fitted once and its rows prepared once
+(:class:`TrainingSet`); candidates fit only their classifier stages, several at a time in
+threads sharing the SparkSession (:func:`in_parallel`).
 """
 
 from __future__ import annotations

@@ -1,13 +1,5 @@
-"""The ``reporting`` pipeline: tables and figures of the data, the models and the scores.
-
-It needs only production datasets (``model_input_table``, ``model_metrics``,
-``model_feature_weights``, ``best_model_info``, ``best_model_test_curve``,
-``probability_calibration``, ``churn_scores``, ``model_comparison``,
-``modeling_split_summary``, ``log_span``, ``data_quality_report``), so it runs on a real
-log. Tables (Spark aggregations) are in
-``tables.py``, figures (plotly) in ``figures.py``, the report page in ``page.py``. The
-simulator's own figures live with the simulator (``pipelines/simulation``).
-"""
+"""The ``reporting`` pipeline: tables and figures of the data, the models and the scores,
+and the report page, from production datasets only (it runs on a real log)."""
 
 from kedro.pipeline import Node, Pipeline
 

@@ -65,8 +65,7 @@ def build_simulation_calibration(
     (±25 %), and the paid / free ratio of songs per session (±25 %). Reported without a
     tolerance: songs per session by level, songs and sessions per user for cancelling and
     other users, shares of the rarer pages. The log is read once into rows per (user,
-    session, level, page), persisted while the figures are computed; only aggregates
-    reach the driver.
+    session, level, page); only aggregates reach the driver.
     """
     scale = int(parameters["n_users"]) / ref.MINI_USERS
     session_pages = (

@@ -1,13 +1,7 @@
-"""A pure-Python, eventsim-like generator of one Sparkify user's event stream.
-
-Plain Python and numpy, no Spark: the pipeline calls ``UserSimulator.user_lines`` once per
-user inside Spark tasks. A user's stream depends only on ``(seed, user id)`` and the
-parameters: the profile on ``default_rng([seed, user, 0])`` (``profiles.py``), the events
-on ``[seed, user, 1]``. The behavioural model (users, time, pages, how the mood drives
-churn) is described in this pipeline's README.
-
-``UserStream`` is split into resumable pieces and stops at ``next_cutoff`` (never, here):
-the ceiling (``ceiling/futures.py``) subclasses it to branch into futures there.
+"""A pure-Python, eventsim-like generator of one Sparkify user's event stream, called per
+user inside Spark tasks. A stream depends only on the parameters and ``(seed, user id)``:
+the profile draws from ``default_rng([seed, user, 0])`` (``profiles.py``), the events from
+``[seed, user, 1]``. The behavioural model is described in this pipeline's README.
 """
 
 from __future__ import annotations
@@ -99,12 +93,10 @@ class UserSimulator:
 class UserStream:
     """One user's stream while it is generated: the clock, the session and the state.
 
-    Split into resumable pieces so that a copy of the stream can continue it from any
-    point: ``sessions`` (the loop of sessions from a time, its state ``first`` /
-    ``guest_pending`` kept on the stream), ``session`` (the prologue of a session) and
-    ``pages`` (the pages of a session from a given page). When its clock reaches
-    ``next_cutoff`` it calls ``branch_between_sessions`` / ``branch_in_session``, which
-    draw nothing from its generator.
+    Split into resumable pieces (``sessions``, ``session``, ``pages``) so that a copy can
+    continue it from any point; when its clock reaches ``next_cutoff`` (never here; the
+    ceiling's ``Replay`` sets it) it calls ``branch_between_sessions`` /
+    ``branch_in_session``, which draw nothing from its generator.
     """
 
     def __init__(

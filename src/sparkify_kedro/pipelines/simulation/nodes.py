@@ -1,12 +1,8 @@
 """Nodes of the ``simulation`` pipeline: a Sparkify-like raw log and its truth.
 
-Generation is one Spark job partitioned by user: ``spark.range`` of user ids, each partition
-turned into raw JSON lines by the pure-Python ``UserSimulator`` (see ``generator``) inside
-``mapInArrow``. Each user's stream is seeded from ``(seed, user id)``, partitions are
-contiguous id ranges and rows keep their generation order, so the same parameters always
-give the same files, and the driver never holds an event. The calibration report is in
-``calibration.py``; the ceiling (``ceiling/``) replays the users of labelled rows the same
-way and draws their futures.
+Generation is one Spark job over contiguous ranges of user ids, each turned into raw JSON
+lines by ``UserSimulator`` (``generator``) inside ``mapInArrow``, in generation order: the
+same parameters give the same files, and the driver never holds an event.
 """
 
 from __future__ import annotations
@@ -149,13 +145,11 @@ def build_simulation_truth(
 ) -> DataFrame:
     """One row per simulated user: latent traits, and when and how the user churned.
 
-    Traits are redrawn from ``(seed, user id)`` exactly as the generator drew them
-    (``decline_start`` and ``decline_rate`` are null for users whose satisfaction never
-    starts to fall, ``decline_start`` may precede the period). Churn is
-    read from the log: ``cancellation_time`` (the Cancellation Confirmation),
-    ``first_downgrade_time`` and ``downgrades`` (Submit Downgrade rows); ``churn_type`` is
-    ``cancellation`` or ``downgrade``, whichever came first, and ``churn_time`` its time
-    (both null for users who did not churn). Times are UTC timestamps.
+    Traits are redrawn from ``(seed, user id)`` as the generator drew them
+    (``decline_start`` and ``decline_rate`` null when satisfaction never falls). From the
+    log: ``cancellation_time``, ``first_downgrade_time`` and ``downgrades`` (Submit
+    Downgrade rows); ``churn_type`` (``cancellation`` or ``downgrade``, whichever came
+    first) and ``churn_time``, null for users who did not churn. Times are UTC.
     """
     profiles = _user_ids(parameters).mapInArrow(
         partial(_profiles_of_users, parameters), schema=PROFILE_SCHEMA

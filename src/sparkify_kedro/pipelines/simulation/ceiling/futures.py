@@ -1,10 +1,6 @@
-"""The futures a simulated user's stream branches into at a cutoff (the ceiling's draws).
-
-``ceiling_run`` replays a user's stream (a ``Replay``: the draws of ``user_lines``, so the
-same events) and, at each cutoff, runs ``n_futures`` copies of it (``Future``) to the
-horizon with their own random numbers: the simulator's own probability that the user
-churns there. The logged stream is not changed by it.
-"""
+"""The futures a simulated user's stream branches into at a cutoff: ``ceiling_run``
+replays the stream (``Replay``, the same events) and at each cutoff runs ``n_futures``
+copies of it (``Future``) to the horizon with their own random numbers."""
 
 from __future__ import annotations
 
@@ -143,22 +139,18 @@ class Future(UserStream):
     """A copy of a replayed stream at a cutoff that goes on with its own random numbers.
 
     Shares the stream's state (level, auth, mood walk, ad penalty, session, clock), not its
-    generator: it draws from ``rng`` / ``uni`` (one per cutoff, futures one after another),
-    starts with no buffered songs, skips the pending guest visit (it changes nothing but
-    anonymous rows), never branches, and ends by raising ``FutureOver``: True at its first
-    churn page of the user, False when its clock reaches ``stop``. A user with no session
-    before the cutoff (never at risk) who gets the forced first session has it drawn in
-    ``[cutoff, end)`` (``floor``): an approximation of that rare case.
+    generator (``rng`` / ``uni``, one per cutoff); starts with no buffered songs, skips
+    the pending guest visit (anonymous rows only), never branches, and raises
+    ``FutureOver``: True at the user's first churn page, False when its clock reaches
+    ``stop``. A forced first session of a user with none before the cutoff is drawn in
+    ``[cutoff, end)`` (``floor``), an approximation of that rare case.
 
-    Smoothing (``smooth``): at a choice whose outcomes may lead to a churn page (Cancel
-    from a gateway page, then Cancellation Confirmation; Submit Downgrade from Downgrade),
-    the future multiplies ``survival`` by the chance of not churning there and goes on with
-    a non-churn outcome, drawn from the choice's distribution given that. Its value,
-    ``1 - survival`` (1 if it meets a churn page anyway), has the expectation of the churn
-    indicator of an unsmoothed future, with a much smaller variance. Choices later than
-    ``stop - margin`` are drawn as usual, ``margin`` being the longest delay from the
-    choice to the churn page (Cancel 1 s, Confirmation a pause after it, at most
-    ``1 + int(36.8 * page_gap_seconds)``), so the horizon stays exact.
+    Smoothing (``smooth``): at a choice that may lead to a churn page (Cancel from a
+    gateway page; Submit Downgrade from Downgrade), ``survival`` is multiplied by the
+    chance of not churning there and a non-churn outcome is drawn given that; the value
+    ``1 - survival`` has the churn indicator's expectation with a smaller variance.
+    Choices later than ``stop - margin`` (the longest delay from the choice to the churn
+    page) are drawn as usual, so the horizon stays exact.
     """
 
     def __init__(
@@ -235,26 +227,18 @@ def ceiling_run(
     smooth: bool = True,
     record: bool = False,
 ) -> CeilingRun:
-    """Run a user's stream, branching into ``n_futures`` futures at each cutoff.
+    """Run a user's stream (the draws of ``sim.user_lines``: the logged events),
+    branching into ``n_futures`` futures at each cutoff (epoch seconds, ascending).
 
-    The stream is the one of ``sim.user_lines`` (same generator, same draws; the futures
-    draw from their own), so its events before a cutoff are the logged ones. At each
-    cutoff (epoch seconds, ascending) the futures continue from the stream's full state
-    there: inside a session, from the page due next (chosen, with its time, before the
-    cutoff); between sessions, with the mood and mean gap of the awaited session, its
-    start redrawn after the cutoff (session starts are a thinned Poisson process:
-    memoryless). A future ends at its first churn page of the user (``churn_pages``) or
-    at ``min(cutoff + horizon_seconds, end)``.
-
-    The probability is the mean of the futures' values: with ``smooth=False`` 1 for a
-    future with a churn page in ``[cutoff, cutoff + horizon_seconds)``, else 0; with
-    ``smooth=True`` (default) the future's chance of churning along the path it took
-    (see ``Future``): the same expectation, a smaller Monte-Carlo error. The futures of a
-    cutoff draw, one after another, from ``default_rng([seed, user_id, 2, cutoff])``: the
-    probability of a cutoff does not depend on the other cutoffs asked for, and the first
-    k futures are the same for any ``n_futures >= k``. Cutoffs after the user cancelled
-    get 0. ``record``: keep the JSON lines of the stream and of every future (for tests:
-    slower).
+    Futures continue from the stream's full state at the cutoff (``Replay``) and end at
+    the user's first churn page (``churn_pages``) or at ``min(cutoff + horizon_seconds,
+    end)``. The probability is the mean of their values: 1 or 0 (churned or not) with
+    ``smooth=False``, the chance of churning along the path taken with ``smooth=True``
+    (``Future``: the same expectation, less noise). A cutoff's futures draw one after
+    another from ``default_rng([seed, user_id, 2, cutoff])``, so its probability does not
+    depend on the other cutoffs and the first k futures are the same for any
+    ``n_futures >= k``. Cutoffs after the user cancelled get 0. ``record`` keeps the JSON
+    lines of the stream and of every future (slower).
     """
     cutoffs = [int(cutoff) for cutoff in cutoffs]
     if cutoffs != sorted(cutoffs):

@@ -1,8 +1,4 @@
-"""The simulator's own churn probability of each labelled (user, cutoff) row, in Spark.
-
-Only a simulated log has these probabilities: the nodes of the ``ceiling`` pipeline, part of
-``demo``, never of ``__default__``.
-"""
+"""The simulator's own churn probability of each labelled (user, cutoff) row, in Spark."""
 
 from __future__ import annotations
 
@@ -116,18 +112,12 @@ def simulate_churn_probabilities(
 ) -> DataFrame:
     """The simulator's own probability that each labelled user churns within the horizon.
 
-    For each (``user_id``, ``cutoff``) of ``labelled_rows`` (e.g. ``churn_labels``; other
-    columns are ignored), the user's stream is replayed exactly as ``generate_events``
-    wrote it up to the cutoff, then ``n_futures`` futures are drawn from the user's full
-    simulator state there (``futures.ceiling_run``): the probability is
-    their mean share with a churn page (the ``churn_task`` definition) in ``[cutoff,
-    cutoff + horizon_days)``. It only depends on the parameters, the user, the cutoff and
-    ``n_futures``, never on the partitioning.
-
-    Output (``CHURN_PROBABILITY_SCHEMA``): ``user_id`` (string), ``cutoff`` (timestamp),
-    ``churn_probability`` (double in [0, 1]), ``futures`` (int, ``n_futures``); one row
-    per input row. Rows are hashed by user into ``8 x`` the default parallelism tasks, so
-    each user's stream is replayed once for all their cutoffs; nothing reaches the driver.
+    For each (``user_id``, ``cutoff``) of ``labelled_rows`` the user's stream is replayed
+    as ``generate_events`` wrote it, and ``n_futures`` futures drawn from the cutoff
+    (``futures.ceiling_run``) give the chance of a churn page (the ``churn_task``
+    definition) in ``[cutoff, cutoff + horizon_days)``, whatever the partitioning.
+    One row per input row (``CHURN_PROBABILITY_SCHEMA``); rows are hashed by user into
+    ``8 x`` the default parallelism tasks, each user replayed once for all its cutoffs.
     """
     n_futures = int(n_futures)
     if n_futures < 1:

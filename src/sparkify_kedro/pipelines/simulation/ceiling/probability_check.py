@@ -1,14 +1,7 @@
-"""The deployed model's calibrated probabilities against the simulator's own.
-
-On a simulated log the probability each test user had of churning is known (the ceiling's
-``simulated_churn_probabilities``). Calibration is then checked against that truth, not
-only against one noisy draw of labels: the expected calibration error and reliability table
-of ``modeling.calibration`` with the simulator's probability as the outcome.
-
-The labels are one draw, and a map fitted on them inherits that draw's luck (a level a few
-points off the truth at a few hundred rows). How much of the error that alone explains is
-measured too: the same procedure calibrating a perfect ranking (the simulator's own
-probabilities as scores) on the same labels.
+"""The deployed model's calibrated probabilities against the simulator's own: the expected
+calibration error and reliability table with the simulator's probability as the outcome,
+beside the error of a perfect ranking calibrated the same way on the same labels (the
+share a map fitted on one draw of labels cannot avoid).
 """
 
 from __future__ import annotations
@@ -53,15 +46,10 @@ def calibration_against_simulator(
     simulated_probabilities: pd.DataFrame,
     calibration_params: dict[str, Any],
 ) -> dict[str, Any]:
-    """Expected calibration error of the test probabilities against the simulator's.
-
-    ``calibrated_test_probabilities``: the deployed candidate's test rows with
-    ``churn_probability`` (calibrated on the earlier origins only) and
-    ``deployed_probability`` (the deployed map); ``origin_labels``: ``user_id``,
-    ``cutoff``, ``label`` of every origin row; ``simulated_probabilities``: ``user_id``,
-    ``cutoff``, ``churn_probability`` of the simulator. Returns both errors, the error of a
-    perfect ranking calibrated the same way (module doc), and the reliability table of the
-    first (``calibration_params["bins"]`` groups of equal size by predicted probability:
+    """Expected calibration error against the simulator's probabilities of the test
+    rows' ``churn_probability`` (calibrated on earlier origins) and
+    ``deployed_probability``, of a perfect ranking (module doc), and the first one's
+    reliability table (``calibration_params["bins"]`` equal groups by prediction:
     ``mean_predicted``, ``simulator_probability``, ``observed_rate``).
     """
     bins = calibration_params["bins"]
