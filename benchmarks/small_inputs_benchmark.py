@@ -6,9 +6,10 @@ time (the sum of the node times the run prints, Spark session start excluded) an
 slowest nodes, the median of ``--repeat`` runs::
 
     python benchmarks/small_inputs_benchmark.py                 # table on stdout
-    python benchmarks/small_inputs_benchmark.py --repeat 3 --output /tmp/small_inputs.md
+    python benchmarks/small_inputs_benchmark.py --repeat 3 --readme  # into the README
 
-Issue #36's goal: at most 5 s of node time for any mix.
+``--readme`` writes the table, with the commit, the machine and its load, between the
+markers of the data_processing README. The goal: at most 5 s of node time for any mix.
 """
 
 from __future__ import annotations
@@ -21,9 +22,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
+from model_quality_benchmark import commit_label, machine_label
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+README = PROJECT_ROOT / "src/sparkify_kedro/pipelines/data_processing/README.md"
+README_BLOCK = (
+    "<!-- small inputs: written by benchmarks/small_inputs_benchmark.py --readme -->",
+    "<!-- end of small inputs -->",
+)
 SAMPLE_LOG = PROJECT_ROOT / "tests" / "fixtures" / "sample_events.jsonl"
 KEDRO = Path(sys.executable).with_name("kedro")
 _NODE_TIME = re.compile(r"^\s+(?P<seconds>[\d.]+) s\s+[\d.]+ %\s+(?P<node>\w+)$")
@@ -116,7 +125,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--output", type=Path, help="also write the table here")
+    parser.add_argument("--readme", action="store_true", help="write it in the README")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     rows = [
         "| input | lines | node time | parse | build | duplicates | quarantine |",
@@ -146,9 +157,25 @@ def main() -> None:
             )
             print(rows[-1], flush=True)  # noqa: T201
     table = "\n".join(rows)
-    print(f"\n{os.cpu_count()} cores, median of {args.repeat}\n{table}")  # noqa: T201
+    header = (
+        f"{datetime.now(UTC):%Y-%m-%d}, commit {commit_label()}, {machine_label()}, "
+        f"load (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after; "
+        f"seconds of node time, median of {args.repeat} runs:"
+    )
+    print(f"\n{header}\n{table}")  # noqa: T201
     if args.output:
         args.output.write_text(table + "\n", encoding="utf-8")
+    if args.readme:
+        write_readme_block(f"{header}\n\n{table}")
+
+
+def write_readme_block(block: str) -> None:
+    """Replace the lines between the README's :data:`README_BLOCK` markers."""
+    text = README.read_text(encoding="utf-8")
+    start, end = README_BLOCK
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    README.write_text(f"{before}{start}\n{block}\n{end}{after}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ from datetime import datetime
 
 import pytest
 
-from sparkify_kedro.pipelines.data_processing.line_rules import (
-    OUTCOMES,
+from sparkify_kedro.pipelines.data_processing.json_reading import (
     WHITESPACE,
     strip_whitespace,
 )
+from sparkify_kedro.pipelines.data_processing.line_rules import OUTCOMES
 from sparkify_kedro.pipelines.data_processing.nodes import (
     extract_quarantined_lines,
     parse_event_lines,

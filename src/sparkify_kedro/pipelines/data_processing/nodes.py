@@ -27,13 +27,13 @@ from sparkify_kedro.events import (
     TEXT_FIELDS_TO_REPAIR,
 )
 from sparkify_kedro.pipelines.data_processing import books
+from sparkify_kedro.pipelines.data_processing.json_reading import strip_whitespace
 from sparkify_kedro.pipelines.data_processing.line_rules import (
     DROPPED,
     OK,
     QUARANTINED,
     PlausibleValues,
     classify_lines,
-    strip_whitespace,
 )
 from sparkify_kedro.spark_errors import explained_read_failures
 
