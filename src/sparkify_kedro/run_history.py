@@ -132,7 +132,8 @@ class RunHistoryHooks:
                 dataset._fs.get(source, str(target))
                 mlflow.log_artifact(str(target), dataset.artifact_path)
 
-    @hook_impl(tryfirst=True)  # before kedro-mlflow ends the run: where it went, its length
+    # Before kedro-mlflow ends the run: where it went, and its length.
+    @hook_impl(tryfirst=True)
     def after_pipeline_run(self) -> None:
         if run := mlflow.active_run():
             seconds = time.time() - run.info.start_time / 1000
