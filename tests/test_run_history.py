@@ -27,7 +27,7 @@ from sparkify_kedro.pipelines.modeling.mlflow_records import (
     model_metrics_for_mlflow,
 )
 from sparkify_kedro.run_history import RunHistoryHooks, flat_params
-from tests.kedro_helpers import PROJECT_ROOT, load_dataset, run_pipeline
+from tests.kedro_helpers import PROJECT_ROOT, kedro_session, load_dataset, run_pipeline
 
 EXPERIMENT = "sparkify_kedro"
 #: The run's tag holding the logged model's URI.
@@ -257,6 +257,17 @@ def demo_run(small_demo_data_root: Path, mlflow_store: Path):
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.params["data_root"] == str(small_demo_data_root)
     return client, run
+
+
+def test_a_report_saved_outside_a_run_starts_no_mlflow_run(tmp_path):
+    """A notebook's ``catalog.save`` of a report the catalog logs to MLflow writes the file
+    and leaves no MLflow run open; the metrics dataset is simply absent outside a run."""
+    with kedro_session(tmp_path) as session:
+        catalog = session.load_context().catalog
+        catalog.save("data_quality_report", {"lines_read": 3})
+        assert not catalog.exists("mlflow_model_metrics")
+    assert mlflow.active_run() is None
+    assert (tmp_path / "08_reporting" / "data_quality_report.json").exists()
 
 
 def test_a_pipeline_that_trains_no_model_records_no_run(mlflow_store, tmp_path):

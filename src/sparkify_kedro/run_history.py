@@ -13,7 +13,9 @@ metrics (``mlflow_model_metrics``), the deployed model in MLflow's Spark flavour
 - on a cluster whose ``data_root`` is not a local path (an object store, HDFS), the report
   files, copied first: ``MlflowArtifactDataset`` logs a local path only;
 - isolation: each Kedro run of a process (the tests, a notebook) finds its own store and no
-  run left open by the one before.
+  run left open by the one before; a dataset saved outside a tracked run (a notebook's
+  ``catalog.save``) starts no MLflow run, and ``mlflow_model_metrics`` exists only in its
+  run (a resumed run logs the metrics into its own).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.io.core import get_filepath_str
+from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
@@ -73,6 +76,11 @@ class MlflowMetricsBatchDataset(MlflowMetricsHistoryDataset):
             metrics = [Metric(k, v["value"], now, v["step"]) for k, v in data.items()]
             MlflowClient().log_batch(self.run_id, metrics=metrics)
 
+    def _exists(self) -> bool:
+        # Outside a tracked run there is no run to look in (kedro-mlflow's would raise):
+        # a resumed run logs the metrics again, into its own MLflow run.
+        return bool(self._run_id or mlflow.active_run()) and super()._exists()
+
 
 class RunHistoryHooks:
     """Records in the MLflow run of a tracked pipeline what its datasets cannot (module
@@ -91,16 +99,22 @@ class RunHistoryHooks:
     @hook_impl
     def after_catalog_created(self, catalog: DataCatalog, save_version: str) -> None:
         self._catalog, self._save_version = catalog, save_version
-        self._remote_artifacts = {}
-        for name, dataset in catalog.items():
-            if hasattr(dataset, "artifact_path") and dataset._protocol != "file":
-                dataset._logging_activated = False  # logged by after_dataset_saved
-                self._remote_artifacts[name] = dataset
+        self._remote_artifacts = {
+            name: dataset
+            for name, dataset in catalog.items()
+            if hasattr(dataset, "artifact_path") and dataset._protocol != "file"
+        }
+        # Off until a tracked run starts: a save outside one (a notebook, a test) would
+        # otherwise start an MLflow run of its own and leave it open.
+        switch_catalog_logging(catalog, False)
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self) -> None:
         if mlflow.active_run():
             mlflow.log_param("data_root", self._data_root)
+            switch_catalog_logging(self._catalog, True)
+            for dataset in self._remote_artifacts.values():
+                dataset._logging_activated = False  # logged by after_dataset_saved
             return
         # kedro-mlflow (2.0) keeps the id of the process's last tracked run and reopens that
         # run before every node of an untracked pipeline, leaving it open for the next run
