@@ -148,38 +148,51 @@ def _events_per_cutoff(
     return before.transform(_per_cutoff_user).drop("cutoff")
 
 
-def test_features_ignore_every_event_at_or_after_the_cutoff(
+def _features_per_cutoff(
+    events: DataFrame, labels: DataFrame, params: dict[str, Any], leak_days: int = 0
+) -> DataFrame:
+    """Every feature of each (user, cutoff) of ``labels``, computed from the user's own
+    copy of its events before the cutoff (:func:`_events_per_cutoff`)."""
+    keys = labels.select(*KEYS)
+    return compute_user_features(
+        _events_per_cutoff(events, keys, leak_days), _per_cutoff_user(keys), params
+    )
+
+
+@pytest.fixture(scope="module")
+def features_before_each_cutoff(
     simulated_events, snapshot_labels, every_feature_params
+) -> Iterator[DataFrame]:
+    """:func:`_features_per_cutoff` of the snapshot labels, cached for the two tests below."""
+    features = _features_per_cutoff(
+        simulated_events, snapshot_labels, every_feature_params
+    ).cache()
+    yield features
+    features.unpersist()
+
+
+def test_features_ignore_every_event_at_or_after_the_cutoff(
+    simulated_events, snapshot_labels, every_feature_params, features_before_each_cutoff
 ):
     full = compute_user_features(
         simulated_events, snapshot_labels, every_feature_params
     )
-    keys = snapshot_labels.select(*KEYS)
-    truncated = compute_user_features(
-        _events_per_cutoff(simulated_events, keys),
-        _per_cutoff_user(keys),
-        every_feature_params,
-    )
-    _assert_same(truncated, _per_cutoff_user(full))
+    _assert_same(features_before_each_cutoff, _per_cutoff_user(full))
 
 
 def test_the_leakage_check_would_catch_each_feature(
-    simulated_events, snapshot_labels, every_feature_params
+    simulated_events, snapshot_labels, every_feature_params, features_before_each_cutoff
 ):
     """The check above compares every feature on the log cut at the cutoff: it would fail if
     a feature read events at or after the cutoff only if the feature moves with them. It
     does: with the observation window's length of log after the cutoff moved into the
     window, each feature (but those fixed by the user) differs for some (user, cutoff)."""
-    keys = _per_cutoff_user(snapshot_labels.select(*KEYS))
-    truncated, leaky = (
-        compute_user_features(
-            _events_per_cutoff(
-                simulated_events, snapshot_labels.select(*KEYS), leak_days=days
-            ),
-            keys,
-            every_feature_params,
-        )
-        for days in (0, every_feature_params["observation_days"])
+    truncated = features_before_each_cutoff
+    leaky = _features_per_cutoff(
+        simulated_events,
+        snapshot_labels,
+        every_feature_params,
+        leak_days=every_feature_params["observation_days"],
     )
     features = [name for name in FEATURE_TYPES if name not in _FIXED_BY_THE_USER]
     changed = (
