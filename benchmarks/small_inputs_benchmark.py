@@ -180,13 +180,11 @@ def runs_in_one_process(runs: list[tuple[str, str]]) -> list[dict[str, float]]:
     return times
 
 
-def in_process_runs(logs: list[Path], folder: Path) -> list[dict[str, float]]:
-    """Node times of every log in ``logs``, run in turn in one new Python process after a
-    warm-up run over the first of them (not counted)."""
-    runs = [(str(log), str(folder / f"warm-{n}")) for n, log in enumerate(logs)]
-    warm_up = (str(logs[0]), str(folder / "warm-up"))
+def _last_line_of(mode: str, argument: object) -> str:
+    """The last line this script prints when run with ``--<mode> <argument as JSON>`` in a
+    new Python process (a new JVM)."""
     done = subprocess.run(
-        [sys.executable, __file__, "--in-process", json.dumps([warm_up, *runs])],
+        [sys.executable, __file__, f"--{mode}", json.dumps(argument)],
         cwd=PROJECT_ROOT,
         env={**os.environ, **_QUIET_ENV},
         capture_output=True,
@@ -194,8 +192,16 @@ def in_process_runs(logs: list[Path], folder: Path) -> list[dict[str, float]]:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"the runs in one process failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.splitlines()[-1])[1:]
+        raise RuntimeError(f"--{mode} failed:\n{done.stderr[-3000:]}")
+    return done.stdout.splitlines()[-1]
+
+
+def in_process_runs(logs: list[Path], folder: Path) -> list[dict[str, float]]:
+    """Node times of every log in ``logs``, run in turn in one new Python process after a
+    warm-up run over the first of them (not counted)."""
+    runs = [(str(log), str(folder / f"warm-{n}")) for n, log in enumerate(logs)]
+    warm_up = (str(logs[0]), str(folder / "warm-up"))
+    return json.loads(_last_line_of("in-process", [warm_up, *runs]))[1:]
 
 
 def spark_alone(log: str, output: str) -> float:
@@ -216,22 +222,7 @@ def spark_alone(log: str, output: str) -> float:
 
 def spark_alone_fresh(log: Path, output: Path) -> float:
     """:func:`spark_alone` in a new Python process (a new JVM)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--spark-alone",
-            json.dumps([str(log), str(output)]),
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **_QUIET_ENV},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"Spark alone failed:\n{done.stderr[-3000:]}")
-    return float(done.stdout.splitlines()[-1])
+    return float(_last_line_of("spark-alone", [str(log), str(output)]))
 
 
 def _median(runs: list[dict[str, float]], node: str) -> float:
